@@ -1,0 +1,1 @@
+"""manifoldscape: landscapes of nonconvex problems with symmetry on Riemannian manifolds."""

@@ -1,0 +1,84 @@
+"""Checks at the boundary: every user-facing entry point validates its input here.
+
+Each helper raises a ``ValueError`` or ``TypeError`` that names the argument, says what was
+expected and what was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+Seed = int | np.random.Generator | np.random.SeedSequence | None
+
+
+def as_generator(seed: Seed, name: str = "seed") -> np.random.Generator:
+    """Return a ``numpy.random.Generator`` from an int, a generator, a seed sequence or None."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or isinstance(seed, np.random.SeedSequence):
+        return np.random.default_rng(seed)
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        if seed < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {seed}")
+        return np.random.default_rng(int(seed))
+    raise TypeError(
+        f"{name} must be an int, a numpy.random.Generator, a SeedSequence or None, "
+        f"got {type(seed).__name__}"
+    )
+
+
+def seed_as_int(seed: Seed) -> int | None:
+    """Return the seed as recorded in a problem's parameters (None for a generator)."""
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return int(seed)
+    return None
+
+
+def require_finite(array: Any, name: str) -> None:
+    """Raise ``ValueError`` if ``array`` holds NaN or Inf."""
+    values = np.asarray(array)
+    if values.dtype.kind in "fc" and not np.all(np.isfinite(values)):
+        bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
+        raise ValueError(f"{name} must be finite, but {bad} of its entries are NaN or Inf")
+
+
+def as_real_array(value: Any, name: str, ndim: int | None = None) -> np.ndarray:
+    """Convert to a finite real float array, refusing complex data and wrong ranks."""
+    try:
+        array = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be array-like, got {type(value).__name__}") from exc
+    if array.dtype.kind == "c":
+        if np.any(np.imag(array) != 0):
+            raise ValueError(f"{name} must be real, got complex entries")
+        array = np.real(array)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
+    array = array.astype(float)
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, got shape {array.shape}")
+    require_finite(array, name)
+    return array
+
+
+def require_positive_int(value: Any, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as an int at least ``minimum``, or raise."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def require_options(given: Mapping[str, Any], valid: Iterable[str], where: str) -> None:
+    """Refuse unknown option names, listing the valid ones."""
+    valid = sorted(valid)
+    unknown = sorted(set(given) - set(valid))
+    if unknown:
+        raise TypeError(
+            f"unknown option(s) {', '.join(map(repr, unknown))} for {where}; "
+            f"valid options are: {', '.join(valid) if valid else '(none)'}"
+        )

@@ -1,0 +1,367 @@
+"""The ``Problem``: a cost on a pymanopt manifold, with what landscape analysis needs.
+
+A problem author writes an ``Objective``: cost, Euclidean gradient and Euclidean
+Hessian-vector product by hand, sharing intermediate results through ``prepare`` (computed once
+per point and cached), plus an autograd version of the cost that the tests use as reference.
+The ``Problem`` adds the manifold, the symmetry group, the ground truth, the instance parameters
+and seed, and turns Euclidean derivatives into Riemannian ones through the manifold:
+
+    grad f(x) = P_x(∇f(x)),   Hess f(x)[u] = P_x(∇²f(x)[u]) + W_x(u, P_x^⊥ ∇f(x))
+
+(pymanopt's ``euclidean_to_riemannian_gradient`` / ``_hessian``; Boumal, *An Introduction to
+Optimization on Smooth Manifolds*, Cor. 5.16), the Weingarten term W being what makes the
+Riemannian Hessian of the Rayleigh quotient −2(A − λI) on x^⊥ (seed 001, "A classical example").
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pymanopt
+from pymanopt.manifolds import Product
+from pymanopt.manifolds.manifold import Manifold
+
+from manifoldscape.geometry import (
+    as_tangent,
+    batch_item,
+    check_point,
+    copy_point,
+    point_norm,
+    same_point,
+)
+from manifoldscape.result import EvaluationCounts
+from manifoldscape.symmetry import Identity, SymmetryGroup
+
+
+class Objective(abc.ABC):
+    """Cost, Euclidean gradient and Hessian-vector product of a problem, written by hand.
+
+    ``prepare(x)`` computes what cost, gradient and Hessian share at x (for example A x); the
+    ``Problem`` calls it once per point and passes its result as ``data``.  Set
+    ``batched_hessian = True`` if ``euclidean_hessian`` accepts a batch of directions with a
+    leading axis (used to form Hessian matrices with one matrix-matrix product).
+    """
+
+    batched_hessian: bool = False
+
+    def prepare(self, x: Any) -> Any:
+        """Intermediate results shared by cost, gradient and Hessian at ``x``."""
+        return None
+
+    @abc.abstractmethod
+    def cost(self, x: Any, data: Any) -> float:
+        """f(x)."""
+
+    @abc.abstractmethod
+    def euclidean_gradient(self, x: Any, data: Any) -> Any:
+        """∇f(x) in the embedding space (same structure as x)."""
+
+    @abc.abstractmethod
+    def euclidean_hessian(self, x: Any, data: Any, direction: Any) -> Any:
+        """∇²f(x)[direction] for an ambient direction."""
+
+    def autograd_cost(self, x: Any) -> Any:
+        """The same cost written with ``autograd.numpy``: the reference for the derivatives."""
+        raise NotImplementedError(f"{type(self).__name__} has no autograd twin")
+
+
+class AutogradObjective(Objective):
+    """An objective whose derivatives come from autograd (prototyping, and reference twins).
+
+    For complex points the gradient is taken for the real inner product Re⟨u, v⟩, i.e.
+    ∂f/∂Re x + i ∂f/∂Im x.
+    """
+
+    def __init__(self, cost: Callable[[Any], Any]):
+        import autograd
+
+        if not callable(cost):
+            raise TypeError(f"cost must be callable, got {type(cost).__name__}")
+        self._cost = cost
+        self._grad = autograd.grad(cost)
+
+        def directional(x: Any, u: Any) -> Any:
+            g = self._grad(x)
+            if isinstance(x, (list, tuple)):
+                return sum(_real_inner(gi, ui) for gi, ui in zip(g, u, strict=True))
+            return _real_inner(g, u)
+
+        self._hvp = autograd.grad(directional)
+
+    def cost(self, x: Any, data: Any) -> float:  # noqa: D102
+        return float(self._cost(x))
+
+    def euclidean_gradient(self, x: Any, data: Any) -> Any:  # noqa: D102
+        return _conj(self._grad(_autograd_point(x)))
+
+    def euclidean_hessian(self, x: Any, data: Any, direction: Any) -> Any:  # noqa: D102
+        return _conj(self._hvp(_autograd_point(x), _conj(_autograd_point(direction))))
+
+    def autograd_cost(self, x: Any) -> Any:  # noqa: D102
+        return self._cost(x)
+
+
+def _real_inner(a: Any, b: Any) -> Any:
+    import autograd.numpy as anp
+
+    return anp.real(anp.sum(a * b))
+
+
+def _conj(v: Any) -> Any:
+    if isinstance(v, (list, tuple)):
+        return [_conj(p) for p in v]
+    return np.conj(v) if np.iscomplexobj(v) else v
+
+
+def _autograd_point(x: Any) -> Any:
+    if isinstance(x, (list, tuple)):
+        return [np.asarray(p) for p in x]
+    return np.asarray(x)
+
+
+class _PointCache:
+    """Remembers what was computed at the last few points (compared exactly, copied on entry)."""
+
+    def __init__(self, size: int = 2):
+        self._size = size
+        self._entries: list[tuple[Any, dict[str, Any]]] = []
+
+    def entry(self, x: Any) -> dict[str, Any]:
+        for key, value in self._entries:
+            if same_point(key, x):
+                return value
+        value: dict[str, Any] = {}
+        self._entries.insert(0, (copy_point(x), value))
+        del self._entries[self._size :]
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """A cost on a manifold, with its symmetry group, ground truth and instance parameters.
+
+    Construct one from an ``Objective`` (hand-written derivatives), with
+    ``Problem.from_autograd`` (derivatives by autograd), or from a factory of
+    ``manifoldscape.problems``.
+    """
+
+    manifold: Manifold
+    objective: Objective
+    name: str = "custom"
+    symmetry: SymmetryGroup = field(default_factory=Identity)
+    truth: Any = None
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+    #: distance to truth (modulo symmetry, relative to ‖truth‖) below which a point counts as recovered
+    recovery_tolerance: float = 1e-5
+    _cache: _PointCache = field(default_factory=_PointCache, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.manifold, Manifold):
+            raise TypeError(f"manifold must be a pymanopt Manifold, got {type(self.manifold).__name__}")
+        if not isinstance(self.objective, Objective):
+            raise TypeError(
+                f"objective must be a manifoldscape Objective, got {type(self.objective).__name__}"
+            )
+        if not isinstance(self.symmetry, SymmetryGroup):
+            raise TypeError(
+                f"symmetry must be a manifoldscape SymmetryGroup, got {type(self.symmetry).__name__}"
+            )
+        if self.truth is not None:
+            object.__setattr__(self, "truth", check_point(self.manifold, self.truth, "truth", 1e-6))
+        if not (self.recovery_tolerance > 0):
+            raise ValueError(f"recovery_tolerance must be positive, got {self.recovery_tolerance}")
+        object.__setattr__(self, "parameters", dict(self.parameters))
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_autograd(
+        cls,
+        manifold: Manifold,
+        cost: Callable[[Any], Any],
+        *,
+        symmetry: SymmetryGroup | None = None,
+        truth: Any = None,
+        name: str = "custom",
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Problem:
+        """A problem whose gradient and Hessian-vector product come from autograd.
+
+        ``cost`` takes a point (a list of arrays on a ``Product``) and is written with
+        ``autograd.numpy``.
+        """
+        return cls(
+            manifold,
+            AutogradObjective(cost),
+            name=name,
+            symmetry=symmetry or Identity(),
+            truth=truth,
+            parameters=parameters or {},
+        )
+
+    def autograd_twin(self) -> Problem:
+        """The same problem with autograd derivatives of ``objective.autograd_cost``."""
+        return Problem(
+            self.manifold,
+            AutogradObjective(self.objective.autograd_cost),
+            name=f"{self.name} (autograd)",
+            symmetry=self.symmetry,
+            truth=self.truth,
+            parameters=self.parameters,
+            seed=self.seed,
+            recovery_tolerance=self.recovery_tolerance,
+        )
+
+    # ------------------------------------------------------------------ evaluations
+    def _entry(self, x: Any) -> dict[str, Any]:
+        entry = self._cache.entry(x)
+        if "data" not in entry:
+            entry["data"] = self.objective.prepare(x)
+        return entry
+
+    def cost(self, x: Any) -> float:
+        """f(x)."""
+        entry = self._entry(x)
+        if "cost" not in entry:
+            entry["cost"] = float(self.objective.cost(x, entry["data"]))
+        return entry["cost"]
+
+    def euclidean_gradient(self, x: Any) -> Any:
+        """∇f(x) in the embedding space."""
+        entry = self._entry(x)
+        if "egrad" not in entry:
+            entry["egrad"] = self.objective.euclidean_gradient(x, entry["data"])
+        return entry["egrad"]
+
+    def riemannian_gradient(self, x: Any) -> Any:
+        """grad f(x) = P_x ∇f(x)."""
+        entry = self._entry(x)
+        if "rgrad" not in entry:
+            g = self.manifold.euclidean_to_riemannian_gradient(x, self.euclidean_gradient(x))
+            entry["rgrad"] = as_tangent(self.manifold, g)
+        return entry["rgrad"]
+
+    def gradient_norm(self, x: Any) -> float:
+        """‖grad f(x)‖ in the Riemannian metric."""
+        return float(self.manifold.norm(x, self.riemannian_gradient(x)))
+
+    def euclidean_hessian(self, x: Any, direction: Any) -> Any:
+        """∇²f(x)[direction] for an ambient direction."""
+        return self.objective.euclidean_hessian(x, self._entry(x)["data"], direction)
+
+    def riemannian_hessian(self, x: Any, tangent_vector: Any) -> Any:
+        """Hess f(x)[u] from the Euclidean gradient (cached) and Hessian-vector product."""
+        m = self.manifold
+        ehess = self.euclidean_hessian(x, m.embedding(x, tangent_vector))
+        out = m.euclidean_to_riemannian_hessian(x, self.euclidean_gradient(x), ehess, tangent_vector)
+        return as_tangent(m, out)
+
+    def riemannian_hessian_batch(self, x: Any, tangent_vectors: Any, count: int) -> list[Any]:
+        """Hess f(x)[u_k] for a batch of ``count`` tangent vectors (one matrix product if batched)."""
+        m = self.manifold
+        vectors = [batch_item(tangent_vectors, k) for k in range(count)]
+        if not self.objective.batched_hessian or isinstance(m, Product):
+            return [self.riemannian_hessian(x, u) for u in vectors]
+        embedded = np.stack([m.embedding(x, u) for u in vectors])
+        ehess = self.objective.euclidean_hessian(x, self._entry(x)["data"], embedded)
+        egrad = self.euclidean_gradient(x)
+        return [
+            m.euclidean_to_riemannian_hessian(x, egrad, ehess[k], u) for k, u in enumerate(vectors)
+        ]
+
+    # ------------------------------------------------------------------ ground truth
+    def distance_to_truth(self, x: Any) -> float:
+        """dist_G(x, x♮) / ‖x♮‖: distance modulo the symmetry group, relative to the truth's norm."""
+        if self.truth is None:
+            raise ValueError(f"problem {self.name!r} has no ground truth")
+        return self.symmetry.distance(x, self.truth) / max(point_norm(self.truth), 1e-300)
+
+    def recovered(self, x: Any) -> bool | None:
+        """Whether x equals the truth modulo symmetry within ``recovery_tolerance`` (None if unknown)."""
+        if self.truth is None:
+            return None
+        return self.distance_to_truth(x) <= self.recovery_tolerance
+
+    def check_point(self, x: Any, name: str = "x0") -> Any:
+        """Validate a point for this problem (shape, dtype, finiteness, on the manifold)."""
+        return check_point(self.manifold, x, name)
+
+    # ------------------------------------------------------------------ interop
+    def to_pymanopt(self, counter: EvaluationCounter | None = None) -> pymanopt.Problem:
+        """A ``pymanopt.Problem`` calling this problem's (cached) functions.
+
+        With a ``counter``, every cost, gradient and Hessian-vector call is counted.
+        """
+        m = self.manifold
+        product = isinstance(m, Product)
+        n_parts = len(m.manifolds) if product else 1
+        source = counter if counter is not None else self
+
+        def point_of(args: tuple) -> Any:
+            return list(args) if product else args[0]
+
+        @pymanopt.function.numpy(m)
+        def cost(*args: Any) -> float:
+            return source.cost(point_of(args))
+
+        @pymanopt.function.numpy(m)
+        def egrad(*args: Any) -> Any:
+            g = source.euclidean_gradient(point_of(args))
+            return list(g) if product else g
+
+        @pymanopt.function.numpy(m)
+        def ehess(*args: Any) -> Any:
+            x, u = point_of(args[:n_parts]), point_of(args[n_parts:])
+            h = source.euclidean_hessian(x, u)
+            return list(h) if product else h
+
+        return pymanopt.Problem(m, cost, euclidean_gradient=egrad, euclidean_hessian=ehess)
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.parameters.items() if np.ndim(v) == 0)
+        return f"Problem({self.name}({params}) on {self.manifold}, symmetry {self.symmetry})"
+
+
+class EvaluationCounter:
+    """Counts the cost, gradient and Hessian-vector calls a solver makes on a problem."""
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        self.manifold = problem.manifold
+        self.n_cost = self.n_gradient = self.n_hessian = 0
+
+    def cost(self, x: Any) -> float:
+        """f(x), counted."""
+        self.n_cost += 1
+        return self.problem.cost(x)
+
+    def euclidean_gradient(self, x: Any) -> Any:
+        """∇f(x), counted as a gradient evaluation."""
+        self.n_gradient += 1
+        return self.problem.euclidean_gradient(x)
+
+    def riemannian_gradient(self, x: Any) -> Any:
+        """grad f(x), counted as a gradient evaluation."""
+        self.n_gradient += 1
+        return self.problem.riemannian_gradient(x)
+
+    def euclidean_hessian(self, x: Any, direction: Any) -> Any:
+        """∇²f(x)[direction], counted."""
+        self.n_hessian += 1
+        return self.problem.euclidean_hessian(x, direction)
+
+    def riemannian_hessian(self, x: Any, tangent_vector: Any) -> Any:
+        """Hess f(x)[u], counted."""
+        self.n_hessian += 1
+        return self.problem.riemannian_hessian(x, tangent_vector)
+
+    def counts(self) -> EvaluationCounts:
+        """The counts so far."""
+        return EvaluationCounts(self.n_cost, self.n_gradient, self.n_hessian)
