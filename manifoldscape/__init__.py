@@ -1,1 +1,45 @@
-"""manifoldscape: landscapes of nonconvex problems with symmetry on Riemannian manifolds."""
+"""manifoldscape: landscapes of nonconvex problems with symmetry on Riemannian manifolds.
+
+State a problem on a manifold, solve it with trust-region and gradient methods, and certify what
+the solver found — local minimizer, strict saddle of index k, maximizer or degenerate point —
+by the Riemannian Hessian, modulo the problem's symmetry group.
+"""
+
+import importlib
+from typing import Any
+
+from manifoldscape import symmetry
+from manifoldscape.certificate import Certificate, Verdict, certify
+from manifoldscape.problem import Objective, Problem
+from manifoldscape.registry import problem_registry, solver_registry
+from manifoldscape.result import EvaluationCounts, History, Result, StopReason
+from manifoldscape.workflows import make_problem, make_solver, solve
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Certificate",
+    "EvaluationCounts",
+    "History",
+    "Objective",
+    "Problem",
+    "Result",
+    "StopReason",
+    "Verdict",
+    "__version__",
+    "certify",
+    "make_problem",
+    "make_solver",
+    "problem_registry",
+    "solve",
+    "solver_registry",
+    "symmetry",
+    "testing",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # ``manifoldscape.testing`` is loaded on first use: it is only needed in test suites
+    if name == "testing":
+        return importlib.import_module("manifoldscape.testing")
+    raise AttributeError(f"module 'manifoldscape' has no attribute {name!r}")

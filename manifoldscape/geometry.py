@@ -43,7 +43,9 @@ try:  # pymanopt's list type for tangent vectors of a product (supports + - * /)
 except ImportError:  # pragma: no cover - pymanopt moved it
     ProductVector = list  # type: ignore[misc,assignment]
 
-SUPPORTED = "Sphere, Stiefel, Grassmann, SpecialOrthogonalGroup, Euclidean, ComplexEuclidean, Product"
+SUPPORTED = (
+    "Sphere, Stiefel, Grassmann, SpecialOrthogonalGroup, Euclidean, ComplexEuclidean, Product"
+)
 
 
 def _unsupported(manifold: Manifold, what: str) -> TypeError:
@@ -116,7 +118,9 @@ def random_tangent_vector(manifold: Manifold, point: Any, seed: Seed = None) -> 
 def constraint_residual(manifold: Manifold, point: Any) -> float:
     """Distance-like measure of how far ``point`` is from satisfying the manifold's constraints."""
     if isinstance(manifold, Product):
-        return max(constraint_residual(m, p) for m, p in zip(manifold.manifolds, point, strict=True))
+        return max(
+            constraint_residual(m, p) for m, p in zip(manifold.manifolds, point, strict=True)
+        )
     if isinstance(manifold, Sphere):
         return abs(float(np.linalg.norm(point)) - 1.0)
     if isinstance(manifold, (Stiefel, Grassmann)):
@@ -413,7 +417,9 @@ def second_order_retraction(manifold: Manifold, point: Any, tangent_vector: Any)
 def zero_tangent_vector(manifold: Manifold, point: Any) -> Any:
     """The zero tangent vector at ``point`` (product-aware)."""
     if isinstance(manifold, Product):
-        return ProductVector([zero_tangent_vector(m, p) for m, p in zip(manifold.manifolds, point, strict=True)])
+        return ProductVector(
+            [zero_tangent_vector(m, p) for m, p in zip(manifold.manifolds, point, strict=True)]
+        )
     return manifold.zero_vector(point) * 1.0
 
 

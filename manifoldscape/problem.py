@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pymanopt
 from pymanopt.manifolds import Product
-from pymanopt.manifolds.manifold import Manifold
+from pymanopt.manifolds.manifold import Manifold, RiemannianSubmanifold
 
 from manifoldscape.geometry import (
     as_tangent,
@@ -159,20 +159,23 @@ class Problem:
     truth: Any = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
     seed: int | None = None
-    #: distance to truth (modulo symmetry, relative to ‖truth‖) below which a point counts as recovered
+    #: distance to truth (modulo symmetry, relative to ‖truth‖) below which x counts as recovered
     recovery_tolerance: float = 1e-5
     _cache: _PointCache = field(default_factory=_PointCache, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.manifold, Manifold):
-            raise TypeError(f"manifold must be a pymanopt Manifold, got {type(self.manifold).__name__}")
+            raise TypeError(
+                f"manifold must be a pymanopt Manifold, got {type(self.manifold).__name__}"
+            )
         if not isinstance(self.objective, Objective):
             raise TypeError(
                 f"objective must be a manifoldscape Objective, got {type(self.objective).__name__}"
             )
         if not isinstance(self.symmetry, SymmetryGroup):
             raise TypeError(
-                f"symmetry must be a manifoldscape SymmetryGroup, got {type(self.symmetry).__name__}"
+                "symmetry must be a manifoldscape SymmetryGroup, "
+                f"got {type(self.symmetry).__name__}"
             )
         if self.truth is not None:
             object.__setattr__(self, "truth", check_point(self.manifold, self.truth, "truth", 1e-6))
@@ -241,7 +244,7 @@ class Problem:
         return entry["egrad"]
 
     def riemannian_gradient(self, x: Any) -> Any:
-        """grad f(x) = P_x ∇f(x)."""
+        """Grad f(x) = P_x ∇f(x)."""
         entry = self._entry(x)
         if "rgrad" not in entry:
             g = self.manifold.euclidean_to_riemannian_gradient(x, self.euclidean_gradient(x))
@@ -260,31 +263,46 @@ class Problem:
         """Hess f(x)[u] from the Euclidean gradient (cached) and Hessian-vector product."""
         m = self.manifold
         ehess = self.euclidean_hessian(x, m.embedding(x, tangent_vector))
-        out = m.euclidean_to_riemannian_hessian(x, self.euclidean_gradient(x), ehess, tangent_vector)
+        return self._to_riemannian_hessian(x, ehess, tangent_vector)
+
+    def _to_riemannian_hessian(self, x: Any, ehess: Any, tangent_vector: Any) -> Any:
+        m = self.manifold
+        if (
+            type(m).euclidean_to_riemannian_hessian
+            is RiemannianSubmanifold.euclidean_to_riemannian_hessian
+        ):
+            # pymanopt's formula P(∇²f[u]) + W(u, ∇f − P ∇f), with the normal part of the
+            # gradient computed once per point instead of once per product
+            entry = self._entry(x)
+            if "normal_gradient" not in entry:
+                egrad = self.euclidean_gradient(x)
+                entry["normal_gradient"] = egrad - m.projection(x, egrad)
+            out = m.projection(x, ehess) + m.weingarten(x, tangent_vector, entry["normal_gradient"])
+        else:
+            out = m.euclidean_to_riemannian_hessian(
+                x, self.euclidean_gradient(x), ehess, tangent_vector
+            )
         return as_tangent(m, out)
 
     def riemannian_hessian_batch(self, x: Any, tangent_vectors: Any, count: int) -> list[Any]:
-        """Hess f(x)[u_k] for a batch of ``count`` tangent vectors (one matrix product if batched)."""
+        """Hess f(x)[u_k] for a batch of ``count`` tangent vectors (one product if batched)."""
         m = self.manifold
         vectors = [batch_item(tangent_vectors, k) for k in range(count)]
         if not self.objective.batched_hessian or isinstance(m, Product):
             return [self.riemannian_hessian(x, u) for u in vectors]
         embedded = np.stack([m.embedding(x, u) for u in vectors])
         ehess = self.objective.euclidean_hessian(x, self._entry(x)["data"], embedded)
-        egrad = self.euclidean_gradient(x)
-        return [
-            m.euclidean_to_riemannian_hessian(x, egrad, ehess[k], u) for k, u in enumerate(vectors)
-        ]
+        return [self._to_riemannian_hessian(x, ehess[k], u) for k, u in enumerate(vectors)]
 
     # ------------------------------------------------------------------ ground truth
     def distance_to_truth(self, x: Any) -> float:
-        """dist_G(x, x♮) / ‖x♮‖: distance modulo the symmetry group, relative to the truth's norm."""
+        """dist_G(x, x♮) / ‖x♮‖: distance modulo the symmetry group, relative to ‖x♮‖."""
         if self.truth is None:
             raise ValueError(f"problem {self.name!r} has no ground truth")
         return self.symmetry.distance(x, self.truth) / max(point_norm(self.truth), 1e-300)
 
     def recovered(self, x: Any) -> bool | None:
-        """Whether x equals the truth modulo symmetry within ``recovery_tolerance`` (None if unknown)."""
+        """Whether dist_G(x, x♮)/‖x♮‖ ≤ ``recovery_tolerance`` (None without a truth)."""
         if self.truth is None:
             return None
         return self.distance_to_truth(x) <= self.recovery_tolerance
@@ -348,7 +366,7 @@ class EvaluationCounter:
         return self.problem.euclidean_gradient(x)
 
     def riemannian_gradient(self, x: Any) -> Any:
-        """grad f(x), counted as a gradient evaluation."""
+        """Grad f(x), counted as a gradient evaluation."""
         self.n_gradient += 1
         return self.problem.riemannian_gradient(x)
 

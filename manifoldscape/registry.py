@@ -46,7 +46,12 @@ class Registry:
             importlib.import_module(module)
 
     def register(
-        self, name: str, factory: Callable[..., Any], description: str = "", *, replace: bool = False
+        self,
+        name: str,
+        factory: Callable[..., Any],
+        description: str = "",
+        *,
+        replace: bool = False,
     ) -> Callable[..., Any]:
         """Register ``factory`` under ``name``; refuses an existing name unless ``replace``."""
         if not isinstance(name, str) or not name:
@@ -72,7 +77,8 @@ class Registry:
         self._load_builtins()
         if name not in self._entries:
             raise ValueError(
-                f"unknown {self.kind} {name!r}; known {self.kind}s: {', '.join(sorted(self._entries))}"
+                f"unknown {self.kind} {name!r}; "
+                f"known {self.kind}s: {', '.join(sorted(self._entries))}"
             )
         return self._entries[name]
 

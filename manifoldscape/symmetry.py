@@ -131,8 +131,8 @@ class OrthogonalRight(SymmetryGroup):
 
     Eigenspace on Stiefel (seed 003 Fig. 4, G = O(r)), symmetric factorization U Uᵀ (seed 003
     App. A).  The distance is the orthogonal Procrustes problem:
-    min_R ‖X − Y R‖_F² = ‖X‖² + ‖Y‖² − 2 ‖Yᵀ X‖_*, attained at R = polar(Yᵀ X).  Orbit tangents at X
-    are X Ω for skew Ω (dimension r(r−1)/2).
+    min_R ‖X − Y R‖_F² = ‖X‖² + ‖Y‖² − 2 ‖Yᵀ X‖_*, attained at R = polar(Yᵀ X).  Orbit tangents
+    at X are X Ω for skew Ω (dimension r(r−1)/2).
     """
 
     r: int = 1
@@ -147,7 +147,9 @@ class OrthogonalRight(SymmetryGroup):
     def _matrix(self, x: Any, what: str) -> np.ndarray:
         m = np.asarray(x)
         if m.ndim != 2 or m.shape[1] != self.r:
-            raise ValueError(f"{what} must be an n × {self.r} matrix for {self.name}, got shape {m.shape}")
+            raise ValueError(
+                f"{what} must be an n × {self.r} matrix for {self.name}, got shape {m.shape}"
+            )
         if np.iscomplexobj(m):
             raise ValueError(f"{what} must be real for {self.name}")
         return m
@@ -195,13 +197,17 @@ class ProductGroup(SymmetryGroup):
 
     def _parts(self, x: Any, what: str) -> list:
         if not isinstance(x, (list, tuple)) or len(x) != len(self.factors):
-            raise ValueError(f"{what} must be a list of {len(self.factors)} factors for {self.name}")
+            raise ValueError(
+                f"{what} must be a list of {len(self.factors)} factors for {self.name}"
+            )
         return list(x)
 
     def distance(self, x: Any, y: Any) -> float:  # noqa: D102
         xs, ys = self._parts(x, "x"), self._parts(y, "y")
         return float(
-            np.sqrt(sum(g.distance(a, b) ** 2 for g, a, b in zip(self.factors, xs, ys, strict=True)))
+            np.sqrt(
+                sum(g.distance(a, b) ** 2 for g, a, b in zip(self.factors, xs, ys, strict=True))
+            )
         )
 
     def align(self, x: Any, reference: Any) -> Any:  # noqa: D102
@@ -213,5 +219,7 @@ class ProductGroup(SymmetryGroup):
         out = []
         for k, (g, part) in enumerate(zip(self.factors, xs, strict=True)):
             for t in g.orbit_tangent_vectors(part):
-                out.append([t if i == k else np.zeros_like(np.asarray(p)) for i, p in enumerate(xs)])
+                out.append(
+                    [t if i == k else np.zeros_like(np.asarray(p)) for i, p in enumerate(xs)]
+                )
         return out

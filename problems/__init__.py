@@ -10,8 +10,9 @@ if __name__ != "manifoldscape.problems":  # pragma: no cover - guard against a s
         "install the project (pip install -e .) instead of putting its folders on sys.path"
     )
 
-from manifoldscape.problems.eigen import eigenspace, rayleigh, singular_pair  # noqa: E402
-from manifoldscape.registry import problem_registry  # noqa: E402
+from manifoldscape.problems.eigen import eigenspace, rayleigh, singular_pair
+
+from manifoldscape.registry import problem_registry
 
 problem_registry.register("rayleigh", rayleigh)
 problem_registry.register("singular_pair", singular_pair)

@@ -59,7 +59,9 @@ def _as_operator(a: Any, name: str, *, square: bool, symmetric: bool, seed: int 
         probe_v = rng.standard_normal(shape[0])
         au, atv = a.matvec(probe_u), a.rmatvec(probe_v)
         if not (np.all(np.isfinite(au)) and np.all(np.isfinite(atv))):
-            raise ValueError(f"{name} must be finite: its products with a random vector hold NaN or Inf")
+            raise ValueError(
+                f"{name} must be finite: its products with a random vector hold NaN or Inf"
+            )
         if square and shape[0] != shape[1]:
             raise ValueError(f"{name} must be square, got shape {shape}")
         if symmetric:
@@ -125,7 +127,9 @@ def _spectrum(spectrum: str | Sequence[float], n: int, rng: np.random.Generator)
         elif spectrum == "random":
             values = np.sort(rng.standard_normal(n))[::-1]
         else:
-            raise ValueError(f"spectrum must be 'linear', 'random' or a list of {n} numbers, got {spectrum!r}")
+            raise ValueError(
+                f"spectrum must be 'linear', 'random' or a list of {n} numbers, got {spectrum!r}"
+            )
     else:
         values = as_real_array(spectrum, "spectrum", ndim=1)
         if values.shape != (n,):
@@ -141,7 +145,7 @@ def _haar_orthogonal(n: int, rng: np.random.Generator) -> np.ndarray:
 def _top_eigenvectors(a: Any, p: int, name: str) -> tuple[np.ndarray, np.ndarray] | None:
     """Top p eigenpairs of symmetric A, or None when λ_p = λ_{p+1} (the truth is not unique)."""
     n = a.shape[0]
-    if isinstance(a, np.ndarray) and n <= 2000 or n <= p + 2:
+    if (isinstance(a, np.ndarray) and n <= 2000) or n <= p + 2:
         values, vectors = np.linalg.eigh(_dense_for_autograd(a))
         values, vectors = values[::-1], vectors[:, ::-1]
     else:
@@ -150,7 +154,9 @@ def _top_eigenvectors(a: Any, p: int, name: str) -> tuple[np.ndarray, np.ndarray
         values, vectors = values[order], vectors[:, order]
     scale = max(float(np.max(np.abs(values))), 1e-300)
     if p < n and values[p - 1] - values[p] <= 1e-10 * scale:
-        logger.warning("%s has a repeated eigenvalue at position %d: no unique ground truth", name, p)
+        logger.warning(
+            "%s has a repeated eigenvalue at position %d: no unique ground truth", name, p
+        )
         return None
     return values, vectors[:, :p]
 
@@ -369,7 +375,12 @@ def eigenspace(
         objective = EigenspaceObjective(a)
         objective.eigenvalues, objective.eigenvectors = values, q
         truth = q[:, :p] if values[p - 1] > values[p] else None
-        params = {"n": n, "p": p, "manifold": manifold, "spectrum": spectrum if isinstance(spectrum, str) else list(values)}
+        params = {
+            "n": n,
+            "p": p,
+            "manifold": manifold,
+            "spectrum": spectrum if isinstance(spectrum, str) else list(values),
+        }
     else:
         a = _as_operator(A, "A", square=True, symmetric=True)
         n = a.shape[0]
