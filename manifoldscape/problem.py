@@ -99,7 +99,7 @@ class AutogradObjective(Objective):
         return _conj(self._grad(_autograd_point(x)))
 
     def euclidean_hessian(self, x: Any, data: Any, direction: Any) -> Any:  # noqa: D102
-        return _conj(self._hvp(_autograd_point(x), _conj(_autograd_point(direction))))
+        return _conj(self._hvp(_autograd_point(x), _autograd_point(direction)))
 
     def autograd_cost(self, x: Any) -> Any:  # noqa: D102
         return self._cost(x)
