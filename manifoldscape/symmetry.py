@@ -103,17 +103,16 @@ class Sign(SymmetryGroup):
 class Phase(SymmetryGroup):
     """The circle group U(1) ≅ S¹ acting by x ↦ e^{iφ} x on complex points.
 
-    dist(x, y) = min_φ ‖x − e^{iφ} y‖ = (‖x‖² + ‖y‖² − 2 |⟨y, x⟩|)^{1/2} (seed 003 §2.1); the orbit
-    tangent at x is i x.
+    dist(x, y) = min_φ ‖x − e^{iφ} y‖ = (‖x‖² + ‖y‖² − 2 |⟨y, x⟩|)^{1/2} (seed 003 §2.1), evaluated as
+    ‖x − e^{iφ*} y‖ at the optimal phase to avoid cancellation; the orbit tangent at x is i x.
     """
 
     name: str = "phase U(1)"
     dimension: int = 1
 
     def distance(self, x: Any, y: Any) -> float:  # noqa: D102
-        a, b = _flat(x), _flat(y)
-        squared = np.vdot(a, a).real + np.vdot(b, b).real - 2 * abs(np.vdot(b, a))
-        return float(np.sqrt(max(squared, 0.0)))
+        a = _flat(x)
+        return float(np.linalg.norm(a - _flat(self.align(y, x))))
 
     def align(self, x: Any, reference: Any) -> Any:  # noqa: D102
         a, b = _flat(x), _flat(reference)
@@ -159,9 +158,8 @@ class OrthogonalRight(SymmetryGroup):
         return u @ vt
 
     def distance(self, x: Any, y: Any) -> float:  # noqa: D102
-        a, b = self._matrix(x, "x"), self._matrix(y, "y")
-        squared = np.sum(a * a) + np.sum(b * b) - 2 * np.linalg.svd(b.T @ a, compute_uv=False).sum()
-        return float(np.sqrt(max(squared, 0.0)))
+        a = self._matrix(x, "x")
+        return float(np.linalg.norm(a - self.align(y, a)))
 
     def align(self, x: Any, reference: Any) -> Any:  # noqa: D102
         a, b = self._matrix(x, "x"), self._matrix(reference, "reference")

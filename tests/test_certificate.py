@@ -176,8 +176,10 @@ def test_certify_matrix_free_at_n_100000():
     weights = np.array([6.0, 4.0])
 
     def apply(v):
-        return s @ v + low @ (weights[:, None] * (low.T @ v)) if v.ndim == 2 else (
-            s @ v + low @ (weights * (low.T @ v))
+        return (
+            s @ v + low @ (weights[:, None] * (low.T @ v))
+            if v.ndim == 2
+            else (s @ v + low @ (weights * (low.T @ v)))
         )
 
     a = scipy.sparse.linalg.LinearOperator((n, n), matvec=apply, rmatvec=apply, matmat=apply)
