@@ -103,8 +103,9 @@ class Sign(SymmetryGroup):
 class Phase(SymmetryGroup):
     """The circle group U(1) ≅ S¹ acting by x ↦ e^{iφ} x on complex points.
 
-    dist(x, y) = min_φ ‖x − e^{iφ} y‖ = (‖x‖² + ‖y‖² − 2 |⟨y, x⟩|)^{1/2} (seed 003 §2.1), evaluated as
-    ‖x − e^{iφ*} y‖ at the optimal phase to avoid cancellation; the orbit tangent at x is i x.
+    dist(x, y) = min_φ ‖x − e^{iφ} y‖ = (‖x‖² + ‖y‖² − 2 |⟨y, x⟩|)^{1/2} (seed 003 §2.1),
+    evaluated as ‖x − e^{iφ*} y‖ at the optimal phase to avoid cancellation; the orbit tangent
+    at x is i x.
     """
 
     name: str = "phase U(1)"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse
 import scipy.sparse.linalg
-from pymanopt.manifolds import ComplexEuclidean, Euclidean, Sphere
+from pymanopt.manifolds import ComplexEuclidean, Euclidean
 
 import manifoldscape as ms
 from manifoldscape.certificate import Verdict, certify

@@ -98,7 +98,7 @@ def test_factories_refuse_bad_parameters():
         rayleigh(n=4, seed="zero")
     with pytest.raises(TypeError, match="unknown parameter"):
         ms.make_problem("rayleigh", size=3)
-    with pytest.raises(ValueError, match="unknown problem 'nope'.*rayleigh"):
+    with pytest.raises(ValueError, match=r"unknown problem .nope.*rayleigh"):
         ms.make_problem("nope")
 
 
