@@ -86,8 +86,8 @@ class AutogradObjective(Objective):
 
         def directional(x: Any, u: Any) -> Any:
             g = self._grad(x)
-            if isinstance(x, (list, tuple)):
-                return sum(_real_inner(gi, ui) for gi, ui in zip(g, u, strict=True))
+            if isinstance(u, (list, tuple)):  # x is boxed by autograd here, u is not
+                return sum(_real_inner(g[i], ui) for i, ui in enumerate(u))
             return _real_inner(g, u)
 
         self._hvp = autograd.grad(directional)
@@ -121,6 +121,14 @@ def _autograd_point(x: Any) -> Any:
     if isinstance(x, (list, tuple)):
         return [np.asarray(p) for p in x]
     return np.asarray(x)
+
+
+def _embedding(manifold: Manifold, x: Any, tangent_vector: Any) -> Any:
+    """Ambient form of a tangent vector (pymanopt's ``Product`` lacks ``embedding``: SO(n))."""
+    if isinstance(manifold, Product):
+        parts = zip(manifold.manifolds, x, tangent_vector, strict=True)
+        return [_embedding(m, p, u) for m, p, u in parts]
+    return manifold.embedding(x, tangent_vector)
 
 
 class _PointCache:
@@ -262,7 +270,7 @@ class Problem:
     def riemannian_hessian(self, x: Any, tangent_vector: Any) -> Any:
         """Hess f(x)[u] from the Euclidean gradient (cached) and Hessian-vector product."""
         m = self.manifold
-        ehess = self.euclidean_hessian(x, m.embedding(x, tangent_vector))
+        ehess = self.euclidean_hessian(x, _embedding(m, x, tangent_vector))
         return self._to_riemannian_hessian(x, ehess, tangent_vector)
 
     def _to_riemannian_hessian(self, x: Any, ehess: Any, tangent_vector: Any) -> Any:
