@@ -1,7 +1,61 @@
-"""The solver library, installed as ``manifoldscape.solvers``."""
+"""The solver library, installed as ``manifoldscape.solvers``.
+
+Each module is one method; importing this package registers every solver in
+``manifoldscape.solver_registry`` (name → factory taking the options as keywords and returning a
+configured solver with ``.run(problem, x0=None, *, seed=None, callback=None, ...) -> Result``).
+"""
 
 if __name__ != "manifoldscape.solvers":  # pragma: no cover - guard against a stray sys.path
     raise ImportError(
         f"the solver library must be imported as 'manifoldscape.solvers', not {__name__!r}; "
         "install the project (pip install -e .) instead of putting its folders on sys.path"
     )
+
+from manifoldscape.registry import solver_registry
+from manifoldscape.solvers.gradient_descent import GradientDescent
+from manifoldscape.solvers.pymanopt_wrappers import (
+    PymanoptConjugateGradient,
+    PymanoptSteepestDescent,
+    PymanoptTrustRegions,
+)
+from manifoldscape.solvers.trust_regions import (
+    InnerStop,
+    TruncatedConjugateGradient,
+    TrustRegions,
+)
+
+solver_registry.register(
+    "trust-regions",
+    TrustRegions.factory(),
+    "Riemannian trust regions with truncated CG (Absil–Baker–Gallivan 2007); the default",
+)
+solver_registry.register(
+    "gradient-descent",
+    GradientDescent.factory(),
+    "Riemannian gradient descent with a fixed step size (the seeds' vanilla gradient descent)",
+)
+solver_registry.register(
+    "pymanopt-trust-regions",
+    PymanoptTrustRegions.factory(),
+    "pymanopt's TrustRegions (no callback, no per-iteration history)",
+)
+solver_registry.register(
+    "pymanopt-steepest-descent",
+    PymanoptSteepestDescent.factory(),
+    "pymanopt's SteepestDescent with backtracking line search (no callback)",
+)
+solver_registry.register(
+    "pymanopt-conjugate-gradient",
+    PymanoptConjugateGradient.factory(),
+    "pymanopt's ConjugateGradient (no callback)",
+)
+
+__all__ = [
+    "GradientDescent",
+    "InnerStop",
+    "PymanoptConjugateGradient",
+    "PymanoptSteepestDescent",
+    "PymanoptTrustRegions",
+    "TruncatedConjugateGradient",
+    "TrustRegions",
+]
