@@ -323,11 +323,12 @@ def _lanczos_spectrum(
         return scipy.sparse.linalg.LinearOperator((d, d), matvec=matvec, dtype=float)
 
     k = min(k, d - orbit.shape[1] - 1)
+    ncv = min(d, max(2 * k + 1, 40))  # a longer Krylov basis restarts less on clustered spectra
     smallest = scipy.sparse.linalg.eigsh(
-        shifted(+1.0), k=max(k, 1), which="SA", v0=v0, tol=1e-9, return_eigenvectors=False
+        shifted(+1.0), k=max(k, 1), which="SA", v0=v0, tol=1e-8, ncv=ncv, return_eigenvectors=False
     )
     largest = scipy.sparse.linalg.eigsh(
-        shifted(-1.0), k=1, which="LA", v0=v0, tol=1e-9, return_eigenvectors=False
+        shifted(-1.0), k=1, which="LA", v0=v0, tol=1e-8, ncv=ncv, return_eigenvectors=False
     )
     hessian_norm = max(
         hessian_norm, float(np.max(np.abs(smallest))), float(np.max(np.abs(largest)))

@@ -11,7 +11,6 @@ if __name__ != "manifoldscape.problems":  # pragma: no cover - guard against a s
     )
 
 from manifoldscape.problems.eigen import eigenspace, rayleigh, singular_pair
-
 from manifoldscape.registry import problem_registry
 
 problem_registry.register("rayleigh", rayleigh)

@@ -57,7 +57,14 @@ def _as_operator(a: Any, name: str, *, square: bool, symmetric: bool, seed: int 
         rng = np.random.default_rng(seed)
         probe_u = rng.standard_normal(shape[1])
         probe_v = rng.standard_normal(shape[0])
-        au, atv = a.matvec(probe_u), a.rmatvec(probe_v)
+        au = a.matvec(probe_u)
+        if symmetric:
+            atv = au  # Aᵀ = A: rmatvec is never needed
+        else:
+            try:
+                atv = a.rmatvec(probe_v)
+            except NotImplementedError as exc:
+                raise ValueError(f"{name} as a LinearOperator must define rmatvec (Aᵀ v)") from exc
         if not (np.all(np.isfinite(au)) and np.all(np.isfinite(atv))):
             raise ValueError(
                 f"{name} must be finite: its products with a random vector hold NaN or Inf"

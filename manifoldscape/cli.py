@@ -1,0 +1,783 @@
+"""The ``manifoldscape`` command line: list, solve and certify the registered problems.
+
+::
+
+    manifoldscape list [--json]
+    manifoldscape solve NAME [--param KEY=VALUE ...] [--solver NAME] [--option KEY=VALUE ...]
+                             [--seed N] [--solver-seed N] [--json] [--save-point FILE]
+    manifoldscape certify NAME --point FILE [--param KEY=VALUE ...] [--seed N] [--json]
+
+Problems and solvers are found by name in ``problem_registry`` / ``solver_registry``.  A
+``--param`` value is read according to the factory's signature (annotation, else the type of the
+default): integers, numbers, true/false, strings, comma-separated lists of numbers, ``none`` for
+optional parameters, and ``KEY=FILE.npy`` (or a ``scipy.sparse.save_npz`` file) for array
+parameters such as a user matrix ``A``.  ``--option`` values are read the same way from the
+solver factory's signature.
+
+``--seed`` (default 0) seeds the problem instance, so ``manifoldscape solve rayleigh`` always
+solves the same instance; the solver draws its start point from ``--solver-seed`` (default
+``--seed + 1``, a stream independent of the instance).  ``certify`` rebuilds the instance from
+the same parameters and seed and reads the point from ``.npy`` (an ``.npz`` with ``arr_0``,
+``arr_1``, … for product manifolds, as written by ``solve --save-point``).
+
+Bad input — an unknown name, parameter or option, a value that does not parse, a missing or
+unreadable point file, a point off the manifold, anything the library refuses with
+``ValueError``/``TypeError`` — ends with exit status 2 and one line on standard error,
+``manifoldscape: error: <what is wrong>``.  The library itself never prints; this module does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import inspect
+import json
+import logging
+import math
+import sys
+import types
+import typing
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+PROG = "manifoldscape"
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+DEFAULT_SEED = 0
+
+
+class UsageError(Exception):
+    """Bad input on the command line: reported on one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line, like every other CLI error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# --------------------------------------------------------------------------- value parsing
+_TRUE = {"true", "yes", "on"}
+_FALSE = {"false", "no", "off"}
+_NONE = {"none", "null"}
+
+# what each kind of value accepts, for error messages
+_KIND_TEXT = {
+    "none": "'none'",
+    "bool": "true/false",
+    "int": "an integer",
+    "float": "a number",
+    "list": "a comma-separated list of numbers",
+    "array": "an array file (.npy, or .npz from scipy.sparse.save_npz)",
+    "str": "a string",
+}
+_KIND_ORDER = ["none", "bool", "int", "float", "list", "array", "str"]
+
+
+def _kinds_of_annotation(annotation: Any) -> set[str]:
+    """Return the kinds of command-line value an annotation admits (empty if none is readable)."""
+    if annotation is inspect.Parameter.empty or annotation is Any:
+        return set()
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        kinds: set[str] = set()
+        for member in typing.get_args(annotation):
+            kinds |= _kinds_of_annotation(member)
+        return kinds
+    if origin is typing.Literal:
+        return {"str"} if all(isinstance(a, str) for a in typing.get_args(annotation)) else set()
+    if annotation is type(None) or annotation is None:
+        return {"none"}
+    if annotation is bool:
+        return {"bool"}
+    if annotation in (int, np.integer):
+        return {"int"}
+    if annotation in (float, np.floating):
+        return {"float"}
+    if annotation is str:
+        return {"str"}
+    if origin is not None and isinstance(origin, type):
+        if issubclass(origin, Sequence) and not issubclass(origin, str):
+            args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
+            if all(a in (int, float) for a in args):
+                return {"list"}
+        return set()
+    if isinstance(annotation, type):
+        import scipy.sparse
+        import scipy.sparse.linalg
+
+        array_types = (np.ndarray, scipy.sparse.spmatrix, scipy.sparse.linalg.LinearOperator)
+        if issubclass(annotation, array_types):
+            return {"array"}
+    return set()
+
+
+def _kinds_of_default(default: Any) -> set[str]:
+    if default is inspect.Parameter.empty:
+        return set()
+    if default is None:
+        return {"none"}
+    if isinstance(default, bool):
+        return {"bool"}
+    if isinstance(default, (int, np.integer)):
+        return {"int"}
+    if isinstance(default, (float, np.floating)):
+        return {"float"}
+    if isinstance(default, str):
+        return {"str"}
+    if isinstance(default, (list, tuple)):
+        return {"list"}
+    if isinstance(default, np.ndarray):
+        return {"array"}
+    return set()
+
+
+_TOKEN_KINDS = {"None": "none", "bool": "bool", "int": "int", "float": "float", "str": "str"}
+
+
+def _kinds_of_text(annotation: str) -> set[str]:
+    """Kinds from an annotation string that could not be evaluated (``"int | None"``)."""
+    kinds = set()
+    for token in annotation.replace(" ", "").split("|"):
+        if token in _TOKEN_KINDS:
+            kinds.add(_TOKEN_KINDS[token])
+        elif token.endswith("]") and token.split("[")[0].split(".")[-1] in (
+            "Sequence",
+            "list",
+            "tuple",
+        ):
+            inner = token[token.index("[") + 1 : -1].split(",")
+            if all(item in ("int", "float", "...") for item in inner):
+                kinds.add("list")
+    return kinds
+
+
+def _resolve(annotation: Any, namespaces: list[dict[str, Any]]) -> Any:
+    """Evaluate a string annotation (``from __future__ import annotations``) where written."""
+    if not isinstance(annotation, str):
+        return annotation
+    for namespace in namespaces:
+        try:
+            return eval(annotation, dict(namespace))  # what typing.get_type_hints does
+        except Exception:
+            continue
+    return annotation
+
+
+def _parameter_kinds(factory: Callable[..., Any]) -> dict[str, set[str]]:
+    """For each keyword parameter of ``factory``: the kinds of value the command line may give.
+
+    The annotation decides (string annotations are evaluated in the module of the factory, or of
+    the class it returns); the default's type is added to it.
+    """
+    signature = inspect.signature(factory)
+    namespaces = []
+    for owner in (factory, signature.return_annotation):
+        module = sys.modules.get(getattr(owner, "__module__", None) or "")
+        if module is not None:
+            namespaces.append(vars(module))
+    out = {}
+    for name, parameter in signature.parameters.items():
+        if parameter.kind not in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            continue
+        annotation = _resolve(parameter.annotation, namespaces)
+        if isinstance(annotation, str):
+            kinds = _kinds_of_text(annotation)
+        else:
+            kinds = _kinds_of_annotation(annotation)
+        kinds |= _kinds_of_default(parameter.default)
+        if "int" in kinds and "float" not in kinds and isinstance(parameter.default, float):
+            kinds.add("float")
+        out[name] = kinds
+    return out
+
+
+def _describe_kinds(kinds: set[str]) -> str:
+    texts = [_KIND_TEXT[k] for k in _KIND_ORDER if k in kinds]
+    return " or ".join(texts) if texts else "a value"
+
+
+def _parse_number_list(text: str) -> list[int] | list[float] | None:
+    """``"1,0.5,-1"`` → [1.0, 0.5, -1.0]; integers stay integers when every item is one."""
+    items = [item.strip() for item in text.split(",")]
+    if any(not item for item in items):
+        return None
+    try:
+        return [int(item) for item in items]
+    except ValueError:
+        pass
+    try:
+        return [float(item) for item in items]
+    except ValueError:
+        return None
+
+
+def _load_array_file(text: str, what: str) -> Any:
+    path = Path(text)
+    if path.suffix not in (".npy", ".npz"):
+        raise UsageError(f"{what}: expected an array file ending in .npy or .npz, got {text!r}")
+    if not path.is_file():
+        raise UsageError(f"{what}: no such file {text!r}")
+    try:
+        if path.suffix == ".npy":
+            return np.load(path, allow_pickle=False)
+        with np.load(path, allow_pickle=False) as archive:
+            keys = list(archive.keys())
+            if {"format", "shape", "data"} <= set(keys):
+                import scipy.sparse
+
+                return scipy.sparse.load_npz(path)
+            if len(keys) != 1:
+                raise UsageError(f"{what}: {text!r} holds {len(keys)} arrays, expected one")
+            return archive[keys[0]]
+    except UsageError:
+        raise
+    except Exception as exc:
+        raise UsageError(f"{what}: cannot read {text!r}: {_one_line(exc)}") from exc
+
+
+def _parse_value(text: str, kinds: set[str], what: str) -> Any:
+    """Read ``text`` as the first kind in ``kinds`` that accepts it (see ``_KIND_ORDER``)."""
+    if kinds <= {"none"}:  # no annotation and no usable default: the plainest reading
+        kinds = {"none", "bool", "int", "float", "list", "str"}
+    lowered = text.strip().lower()
+    if "none" in kinds and lowered in _NONE:
+        return None
+    if "bool" in kinds and lowered in _TRUE | _FALSE:
+        return lowered in _TRUE
+    if "bool" in kinds and "int" not in kinds and lowered in ("1", "0"):
+        return lowered == "1"
+    if "int" in kinds:
+        try:
+            return int(text)
+        except ValueError:
+            pass
+    if "float" in kinds:
+        try:
+            value = float(text)
+        except ValueError:
+            pass
+        else:
+            if math.isfinite(value) or "str" not in kinds:
+                return value
+    if "list" in kinds and (values := _parse_number_list(text)) is not None:
+        return values
+    if "array" in kinds and (Path(text).suffix in (".npy", ".npz") or kinds <= {"array", "none"}):
+        return _load_array_file(text, what)
+    if "str" in kinds:
+        return text
+    raise UsageError(f"{what}: expected {_describe_kinds(kinds)}, got {text!r}")
+
+
+def _split_assignments(items: Sequence[str] | None, flag: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"{flag} expects KEY=VALUE, got {item!r}")
+        if key in out:
+            raise UsageError(f"{flag} {key} is given twice")
+        out[key] = value
+    return out
+
+
+def _coerce(
+    given: dict[str, str],
+    factory: Callable[..., Any],
+    flag: str,
+    noun: str,
+    owner: str,
+    reserved: set[str],
+) -> dict[str, Any]:
+    """Check the keys of ``given`` against ``factory``'s signature and parse each value."""
+    kinds = _parameter_kinds(factory)
+    open_ended = any(
+        p.kind is p.VAR_KEYWORD for p in inspect.signature(factory).parameters.values()
+    )
+    valid = sorted(k for k in kinds if k not in reserved)
+    out = {}
+    for key, text in given.items():
+        if key in reserved:
+            raise UsageError(f"{flag} {key} is not allowed: set it with --{key}")
+        if key not in kinds and not open_ended:
+            raise UsageError(
+                f"unknown {noun} {key!r} for {owner}; valid {noun}s: "
+                f"{', '.join(valid) if valid else '(none)'}"
+            )
+        out[key] = _parse_value(text, kinds.get(key, set()), f"{flag} {key}")
+    return out
+
+
+# --------------------------------------------------------------------------- output helpers
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON data: numpy scalars and arrays unwrapped, enums by value, NaN/Inf as null."""
+    if isinstance(value, enum.Enum):
+        return _jsonable(value.value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return str(value)
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    print(json.dumps(_jsonable(data), allow_nan=False))
+
+
+def _format_value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _print_table(rows: Sequence[tuple[str, Any]]) -> None:
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label:<{width}}  {_format_value(value)}")
+
+
+def _scalar_parameters(parameters: dict[str, Any]) -> str:
+    shown = [f"{k}={v}" for k, v in parameters.items() if np.ndim(v) == 0]
+    return ", ".join(shown)
+
+
+def _certificate_rows(certificate: Any) -> list[tuple[str, Any]]:
+    if certificate is None:
+        return [("certificate", "not computed")]
+    index = f"{certificate.index}" if certificate.index_exact else f">= {certificate.index}"
+    return [
+        ("verdict", certificate.verdict.value),
+        ("index", index),
+        ("min eigenvalue", float(certificate.min_eigenvalue)),
+        ("max eigenvalue", float(certificate.max_eigenvalue)),
+        ("symmetry dimension", int(certificate.symmetry_dimension)),
+    ]
+
+
+def _certificate_json(certificate: Any) -> dict[str, Any] | None:
+    if certificate is None:
+        return None
+    data = certificate.to_dict()
+    data.update(
+        verdict=certificate.verdict.value,
+        index=int(certificate.index),
+        min_eigenvalue=float(certificate.min_eigenvalue),
+        max_eigenvalue=float(certificate.max_eigenvalue),
+        symmetry_dimension=int(certificate.symmetry_dimension),
+    )
+    return data
+
+
+def _truth_fields(problem: Any, point: Any) -> tuple[float | None, bool | None]:
+    if problem.truth is None:
+        return None, None
+    return float(problem.distance_to_truth(point)), bool(problem.recovered(point))
+
+
+# --------------------------------------------------------------------------- problems and points
+def _build_problem(name: str, params: Sequence[str] | None, seed: int) -> tuple[Any, dict]:
+    """Build the instance of problem ``name`` from the ``--param`` values and ``seed``."""
+    from manifoldscape.registry import problem_registry
+    from manifoldscape.workflows import make_problem
+
+    try:
+        entry = problem_registry.get(name)
+    except ValueError as exc:
+        raise UsageError(_one_line(exc)) from exc
+    given = _split_assignments(params, "--param")
+    accepts_seed = "seed" in inspect.signature(entry.factory).parameters
+    values = _coerce(given, entry.factory, "--param", "parameter", f"problem {name!r}", {"seed"})
+    if accepts_seed:
+        values["seed"] = seed
+    try:
+        problem = make_problem(name, **values)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"problem {name!r}: {_one_line(exc)}") from exc
+    # what the output reports as the instance's parameters: the problem's own record, with
+    # file-backed arrays named by their file
+    parameters = dict(problem.parameters)
+    for key, text in given.items():
+        if not isinstance(values[key], (str, list)) and Path(text).suffix in (".npy", ".npz"):
+            parameters[key] = text
+    return problem, parameters
+
+
+def _is_product(problem: Any) -> bool:
+    from pymanopt.manifolds import Product
+
+    return isinstance(problem.manifold, Product)
+
+
+def _check_save_path(text: str, problem: Any) -> Path:
+    path = Path(text)
+    if path.suffix not in (".npy", ".npz"):
+        raise UsageError(f"--save-point must end in .npy or .npz, got {text!r}")
+    if _is_product(problem) and path.suffix != ".npz":
+        parts = len(problem.manifold.manifolds)
+        raise UsageError(
+            f"--save-point: a point of {problem.name!r} has {parts} parts; give a .npz file"
+        )
+    if not path.parent.is_dir():
+        raise UsageError(f"--save-point: directory {str(path.parent)!r} does not exist")
+    return path
+
+
+def _save_point(path: Path, point: Any) -> None:
+    if isinstance(point, (list, tuple)):
+        np.savez(path, *[np.asarray(p) for p in point])
+    elif path.suffix == ".npz":
+        np.savez(path, np.asarray(point))
+    else:
+        np.save(path, np.asarray(point))
+
+
+def _load_point(text: str, problem: Any) -> Any:
+    """Read a saved point for ``problem`` and check it is on the manifold."""
+    path = Path(text)
+    if path.suffix not in (".npy", ".npz"):
+        raise UsageError(f"--point must be a .npy or .npz file, got {text!r}")
+    if not path.is_file():
+        raise UsageError(f"--point: no such file {text!r}")
+    try:
+        if path.suffix == ".npy":
+            point: Any = np.load(path, allow_pickle=False)
+        else:
+            with np.load(path, allow_pickle=False) as archive:
+                keys = list(archive.keys())
+                expected = [f"arr_{i}" for i in range(len(keys))]
+                if sorted(keys) != sorted(expected) or not keys:
+                    raise UsageError(
+                        f"--point: {text!r} must hold arrays arr_0, arr_1, …, got {keys}"
+                    )
+                point = [archive[key] for key in expected]
+    except UsageError:
+        raise
+    except Exception as exc:
+        raise UsageError(f"--point: cannot read {text!r}: {_one_line(exc)}") from exc
+    if isinstance(point, list) and not _is_product(problem):
+        if len(point) != 1:
+            raise UsageError(
+                f"--point: {text!r} holds {len(point)} arrays, but a point of "
+                f"{problem.name!r} is one array"
+            )
+        point = point[0]
+    try:
+        return problem.check_point(point, "point")
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"--point {text!r}: {_one_line(exc)}") from exc
+
+
+# --------------------------------------------------------------------------- commands
+def _signature_defaults(factory: Callable[..., Any], skip: set[str]) -> dict[str, Any]:
+    out = {}
+    for name, parameter in inspect.signature(factory).parameters.items():
+        if name in skip or parameter.kind not in (
+            parameter.KEYWORD_ONLY,
+            parameter.POSITIONAL_OR_KEYWORD,
+        ):
+            continue
+        default = parameter.default
+        out[name] = None if default is inspect.Parameter.empty else default
+    return out
+
+
+def _command_list(args: argparse.Namespace) -> int:
+    from manifoldscape.registry import problem_registry, solver_registry
+
+    problems = [
+        {
+            "name": entry.name,
+            "description": entry.description,
+            "parameters": _signature_defaults(entry.factory, {"seed"}),
+        }
+        for entry in problem_registry
+    ]
+    solvers = [
+        {
+            "name": entry.name,
+            "description": entry.description,
+            "options": _signature_defaults(entry.factory, set()),
+        }
+        for entry in solver_registry
+    ]
+    if args.json:
+        _print_json({"problems": problems, "solvers": solvers})
+        return EXIT_OK
+    width = max([len(item["name"]) for item in problems + solvers] + [4])
+    print("problems (manifoldscape solve NAME --param KEY=VALUE):")
+    for item in problems:
+        print(f"  {item['name']:<{width}}  {item['description']}")
+        shown = ", ".join(f"{k}={v!r}" for k, v in item["parameters"].items())
+        print(f"  {'':<{width}}  parameters: {shown or '(none)'}")
+    print("solvers (manifoldscape solve NAME --solver SOLVER --option KEY=VALUE):")
+    for item in solvers:
+        print(f"  {item['name']:<{width}}  {item['description']}")
+    return EXIT_OK
+
+
+def _command_solve(args: argparse.Namespace) -> int:
+    from manifoldscape.registry import solver_registry
+    from manifoldscape.workflows import solve
+
+    problem, parameters = _build_problem(args.name, args.param, args.seed)
+    save_path = None if args.save_point is None else _check_save_path(args.save_point, problem)
+    try:
+        solver_entry = solver_registry.get(args.solver)
+    except ValueError as exc:
+        raise UsageError(_one_line(exc)) from exc
+    options = _coerce(
+        _split_assignments(args.option, "--option"),
+        solver_entry.factory,
+        "--option",
+        "option",
+        f"solver {args.solver!r}",
+        set(),
+    )
+    try:  # refuse bad options before any work is done
+        solver_entry.factory(**options)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"solver {args.solver!r}: {_one_line(exc)}") from exc
+    solver_seed = args.seed + 1 if args.solver_seed is None else args.solver_seed
+    try:
+        result = solve(problem, solver=args.solver, seed=solver_seed, **options)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"solving {args.name!r} with {args.solver!r}: {_one_line(exc)}") from exc
+    if save_path is not None:
+        _save_point(save_path, result.point)
+    distance, recovered = _truth_fields(problem, result.point)
+    certificate = result.certificate
+    if args.json:
+        data = result.to_dict()
+        data.update(
+            problem=args.name,
+            solver=args.solver,
+            parameters=parameters,
+            seed=args.seed,
+            solver_seed=solver_seed,
+            options=options,
+            certificate=_certificate_json(certificate),
+            distance_to_truth=distance,
+            recovered=recovered,
+            point_file=None if save_path is None else str(save_path),
+        )
+        _print_json(data)
+        return EXIT_OK
+    rows: list[tuple[str, Any]] = [
+        ("problem", f"{args.name} ({_scalar_parameters(parameters)})"),
+        ("seed", args.seed),
+        ("solver", f"{args.solver} (seed {solver_seed})"),
+        ("cost", f"{result.cost:.12g}"),
+        ("gradient norm", f"{result.gradient_norm:.3e}"),
+        ("iterations", int(result.iterations)),
+        ("time", f"{result.time_s:.3f} s"),
+        (
+            "stop reason",
+            f"{result.stop_reason.value} ({result.stop_message})"
+            if result.stop_message
+            else result.stop_reason.value,
+        ),
+    ]
+    rows += _certificate_rows(certificate)
+    rows += [
+        ("distance to truth", None if distance is None else f"{distance:.3e}"),
+        ("recovered", recovered),
+    ]
+    if save_path is not None:
+        rows.append(("point saved to", str(save_path)))
+    _print_table(rows)
+    return EXIT_OK
+
+
+def _command_certify(args: argparse.Namespace) -> int:
+    from manifoldscape.certificate import certify
+
+    problem, parameters = _build_problem(args.name, args.param, args.seed)
+    point = _load_point(args.point, problem)
+    try:
+        certificate = certify(problem, point)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"certifying {args.point!r}: {_one_line(exc)}") from exc
+    distance, recovered = _truth_fields(problem, point)
+    if args.json:
+        _print_json(
+            {
+                "problem": args.name,
+                "parameters": parameters,
+                "seed": args.seed,
+                "point_file": args.point,
+                "cost": float(certificate.cost),
+                "gradient_norm": float(certificate.gradient_norm),
+                "certificate": _certificate_json(certificate),
+                "distance_to_truth": distance,
+                "recovered": recovered,
+            }
+        )
+        return EXIT_OK
+    rows: list[tuple[str, Any]] = [
+        ("problem", f"{args.name} ({_scalar_parameters(parameters)})"),
+        ("seed", args.seed),
+        ("point", args.point),
+        ("cost", f"{certificate.cost:.12g}"),
+        ("gradient norm", f"{certificate.gradient_norm:.3e}"),
+    ]
+    rows += _certificate_rows(certificate)
+    rows += [
+        ("distance to truth", None if distance is None else f"{distance:.3e}"),
+        ("recovered", recovered),
+    ]
+    _print_table(rows)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- parser and main
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``manifoldscape`` command."""
+    parser = _Parser(
+        prog=PROG,
+        description="Solve nonconvex problems on manifolds and certify their critical points.",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log progress to standard error (-v: info, -vv: debug)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    listing = commands.add_parser("list", help="list the registered problems and solvers")
+    listing.add_argument("--json", action="store_true", help="print one JSON object")
+    listing.set_defaults(run=_command_list)
+
+    def add_instance_arguments(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("name", metavar="NAME", help="a registered problem (see 'list')")
+        sub.add_argument(
+            "--param",
+            action="append",
+            metavar="KEY=VALUE",
+            help="a problem parameter (repeatable); KEY=FILE.npy for an array parameter",
+        )
+        sub.add_argument(
+            "--seed",
+            type=_non_negative_int,
+            default=DEFAULT_SEED,
+            help=f"seed of the problem instance (default {DEFAULT_SEED})",
+        )
+        sub.add_argument("--json", action="store_true", help="print one JSON object")
+
+    solving = commands.add_parser("solve", help="solve a problem instance and certify the result")
+    add_instance_arguments(solving)
+    solving.add_argument(
+        "--solver",
+        default="trust-regions",
+        metavar="NAME",
+        help="a registered solver (default trust-regions)",
+    )
+    solving.add_argument(
+        "--option", action="append", metavar="KEY=VALUE", help="a solver option (repeatable)"
+    )
+    solving.add_argument(
+        "--solver-seed",
+        type=_non_negative_int,
+        default=None,
+        metavar="N",
+        help="seed of the solver's start point (default: --seed + 1)",
+    )
+    solving.add_argument(
+        "--save-point", metavar="FILE", help="save the final point (.npy; .npz for products)"
+    )
+    solving.set_defaults(run=_command_solve)
+
+    certifying = commands.add_parser(
+        "certify", help="certify a saved point by its Riemannian Hessian"
+    )
+    add_instance_arguments(certifying)
+    certifying.add_argument(
+        "--point",
+        required=True,
+        metavar="FILE",
+        help="the point (.npy; .npz with arr_0, arr_1, … for product manifolds)",
+    )
+    certifying.set_defaults(run=_command_certify)
+    return parser
+
+
+class _LogFormatter(logging.Formatter):
+    """``manifoldscape: warning: <message>``, like the error lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{PROG}: {record.levelname.lower()}: {record.getMessage()}"
+
+
+def _error(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``manifoldscape`` with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        return _error(str(exc))
+    except SystemExit as exc:  # --help and --version end here
+        return int(exc.code or 0) if not isinstance(exc.code, str) else _error(exc.code)
+    # the library logs; the command shows its warnings (and with -v its progress) on stderr
+    package_logger = logging.getLogger("manifoldscape")
+    previous_level = package_logger.level
+    level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LogFormatter())
+    handler.setLevel(level)
+    package_logger.addHandler(handler)
+    if args.verbose:
+        package_logger.setLevel(level)
+    try:
+        return args.run(args)
+    except UsageError as exc:
+        return _error(str(exc))
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        package_logger.removeHandler(handler)
+        package_logger.setLevel(previous_level)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
