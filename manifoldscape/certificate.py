@@ -154,14 +154,13 @@ def _orbit_coordinates(problem: Problem, x: Any, hessian: RiemannianHessian) -> 
     return u[:, keep]
 
 
-def _classify(eigs_min: float, eigs_max: float, has_zero: bool, tol: float) -> Verdict:
+def _classify(eigs_min: float, eigs_max: float, tol: float) -> Verdict:
     if eigs_min > tol:
         return Verdict.LOCAL_MINIMIZER
     if eigs_max < -tol:
         return Verdict.LOCAL_MAXIMIZER
     if eigs_min < -tol and eigs_max > tol:
         return Verdict.STRICT_SADDLE
-    del has_zero
     return Verdict.DEGENERATE
 
 
@@ -263,7 +262,7 @@ def certify(
         verdict = Verdict.DEGENERATE
         notes.append("the tangent space holds only symmetry directions")
     else:
-        verdict = _classify(min_eig, max_eig, null_dimension > 0, tol)
+        verdict = _classify(min_eig, max_eig, tol)
     return Certificate(
         verdict=verdict,
         cost=float(cost),
