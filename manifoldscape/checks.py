@@ -376,8 +376,9 @@ class GradientCheck:
     ``errors[k]`` is E₁(steps[k]); ``slope`` is fitted over ``window`` (NaN and ``window=None``
     when ``exact``); ``floor`` is the round-off floor per step and ``noise`` the estimated noise σ
     of the computed cost.  ``tangency_error`` is ‖g − P_x g‖/max(‖g‖, ‖∇f‖);
-    ``finite_difference_error`` is |D − ⟨g, u⟩| relative to max(‖g‖, |f| + ‖x‖‖∇f‖) with D the
-    central difference of f along c.  ``reason`` is a sentence saying what failed.
+    ``finite_difference_error`` is |D − ⟨g, u⟩| relative to max(‖g‖, |f| + ‖x‖‖∇f‖, κ max(‖x‖, 1))
+    with D the central difference of f along c and κ its second difference (the curvature).
+    ``reason`` is a sentence saying what failed.
     """
 
     steps: np.ndarray
@@ -450,8 +451,13 @@ def check_gradient(
         if failure:
             failures.append(failure + ": the gradient does not match the cost")
     h = FINITE_DIFFERENCE_STEP
-    difference = (along(h) - along(-h)) / (2 * h)
-    fd_error = _ratio(abs(difference - slope_g), max(gradient_norm, scale))
+    forward, backward = along(h), along(-h)
+    difference = (forward - backward) / (2 * h)
+    # where f and ∇f vanish (a zero-residual ground truth) the slope's natural size is the
+    # curvature times the size of the point
+    curvature = abs(forward + backward - 2 * f0) / h**2
+    reference = max(gradient_norm, scale, curvature * max(_ambient_norm(x), 1.0))
+    fd_error = _ratio(abs(difference - slope_g), reference)
     if not fd_error <= FINITE_DIFFERENCE_TOLERANCE:
         failures.append(
             f"⟨grad f, u⟩ = {slope_g:.6g} but the central difference of f gives {difference:.6g} "
