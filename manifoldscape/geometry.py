@@ -14,7 +14,20 @@ conversions).  This module adds what landscape analysis needs on top of them:
   *Optimization Algorithms on Matrix Manifolds*, Prop. 5.5.5).
 
 Supported manifolds: ``Sphere``, ``Stiefel``, ``Grassmann``, ``SpecialOrthogonalGroup``,
-``Euclidean``, ``ComplexEuclidean`` and ``Product`` of these (``k = 1`` throughout).
+``Euclidean``, ``ComplexEuclidean`` and ``Product`` of these (``k = 1`` throughout), and any
+manifold that follows the small *landscape protocol* below (the fixed-rank manifolds of
+``manifoldscape.manifolds`` do).
+
+Landscape protocol.  A manifold object may provide any of these methods, and the functions here
+call them instead of their own branches: ``point_shape()``, ``is_complex`` (a bool attribute),
+``seeded_random_point(seed)``, ``seeded_random_tangent_vector(point, seed)``,
+``constraint_residual(point)``,
+``check_point(point, name, tolerance)``, ``tangent_basis(point)`` (a ``TangentBasis``),
+``second_order_retraction(point, tangent_vector)`` and ``as_tangent_vector(vector)`` (its
+tangent vector type, from a sequence of factor arrays; ``as_tangent`` calls it).  A point object
+with a ``factors`` attribute (a tuple of arrays) and ``copy()``, ``same_as(other)``,
+``frobenius_norm()`` methods is copied, compared and measured by its factors (``copy_point``,
+``same_point``, ``point_norm``), so a solver's point cache never forms a dense matrix from it.
 """
 
 from __future__ import annotations
@@ -44,7 +57,9 @@ except ImportError:  # pragma: no cover - pymanopt moved it
     ProductVector = list  # type: ignore[misc,assignment]
 
 SUPPORTED = (
-    "Sphere, Stiefel, Grassmann, SpecialOrthogonalGroup, Euclidean, ComplexEuclidean, Product"
+    "Sphere, Stiefel, Grassmann, SpecialOrthogonalGroup, Euclidean, ComplexEuclidean, Product, "
+    "and manifolds with the landscape protocol (manifoldscape.manifolds: FixedRank, "
+    "SymmetricFixedRank)"
 )
 
 
@@ -58,8 +73,18 @@ def _k(manifold: Manifold) -> int:
     return int(getattr(manifold, "_k", 1))
 
 
+def _hook(manifold: Manifold, name: str) -> Any:
+    """The manifold's own implementation of a landscape-protocol method, or None."""
+    if isinstance(manifold, Product):
+        return None
+    method = getattr(manifold, name, None)
+    return method if callable(method) else None
+
+
 def point_shape(manifold: Manifold) -> tuple[int, ...] | list[tuple[int, ...]]:
-    """Shape of a point (a list of shapes for a ``Product``)."""
+    """Shape of a point (a list for a ``Product``; the ambient shape for a factored point)."""
+    if (hook := _hook(manifold, "point_shape")) is not None:
+        return tuple(hook())
     if isinstance(manifold, Product):
         return [point_shape(m) for m in manifold.manifolds]  # type: ignore[misc]
     if _k(manifold) != 1:
@@ -79,6 +104,9 @@ def is_complex(manifold: Manifold) -> bool:
     """Whether points of the manifold are complex arrays."""
     if isinstance(manifold, Product):
         return any(is_complex(m) for m in manifold.manifolds)
+    flag = getattr(manifold, "is_complex", None)
+    if isinstance(flag, bool):
+        return flag
     return isinstance(manifold, ComplexEuclidean)
 
 
@@ -88,6 +116,8 @@ def random_point(manifold: Manifold, seed: Seed = None) -> Any:
     rng = as_generator(seed)
     if isinstance(manifold, Product):
         return [random_point(m, rng) for m in manifold.manifolds]
+    if (hook := _hook(manifold, "seeded_random_point")) is not None:
+        return hook(rng)
     shape = point_shape(manifold)
     if isinstance(manifold, Sphere):
         x = rng.standard_normal(shape)
@@ -108,6 +138,8 @@ def random_point(manifold: Manifold, seed: Seed = None) -> Any:
 def random_tangent_vector(manifold: Manifold, point: Any, seed: Seed = None) -> Any:
     """Draw a unit-norm tangent vector at ``point`` (Gaussian in tangent coordinates)."""
     rng = as_generator(seed)
+    if (hook := _hook(manifold, "seeded_random_tangent_vector")) is not None:
+        return hook(point, rng)
     basis = tangent_basis(manifold, point)
     coordinates = rng.standard_normal(basis.dim)
     norm = np.linalg.norm(coordinates)
@@ -117,6 +149,8 @@ def random_tangent_vector(manifold: Manifold, point: Any, seed: Seed = None) -> 
 # --------------------------------------------------------------------------- point checks
 def constraint_residual(manifold: Manifold, point: Any) -> float:
     """Distance-like measure of how far ``point`` is from satisfying the manifold's constraints."""
+    if (hook := _hook(manifold, "constraint_residual")) is not None:
+        return float(hook(point))
     if isinstance(manifold, Product):
         return max(
             constraint_residual(m, p) for m, p in zip(manifold.manifolds, point, strict=True)
@@ -142,6 +176,8 @@ def check_point(manifold: Manifold, point: Any, name: str = "x0", tolerance: flo
     shape or dtype, holds NaN/Inf, or violates the manifold's constraints by more than
     ``tolerance`` (relative to the point's scale).
     """
+    if (hook := _hook(manifold, "check_point")) is not None:
+        return hook(point, name, tolerance)
     if isinstance(manifold, Product):
         parts = list(point) if isinstance(point, (list, tuple)) else None
         if parts is None or len(parts) != len(manifold.manifolds):
@@ -259,7 +295,7 @@ class TangentBasis:
     def to_vector(self, coordinates: np.ndarray) -> Any:
         """The tangent vector with the given coordinates (shape (d,))."""
         c = np.asarray(coordinates, dtype=float).reshape(1, -1)
-        return _unbatch(self.to_vectors(c))
+        return as_tangent(self.manifold, _unbatch(self.to_vectors(c)))
 
     def to_coordinates(self, vector: Any) -> np.ndarray:
         """Coordinates (d,) of one tangent vector."""
@@ -346,6 +382,8 @@ def tangent_basis(manifold: Manifold, point: Any) -> TangentBasis:
             )
 
         return TangentBasis(manifold, point, int(offsets[-1]), to_vectors, to_coordinates)
+    if (hook := _hook(manifold, "tangent_basis")) is not None:
+        return hook(point)
     point_shape(manifold)  # refuses unsupported manifolds and k > 1
     x = np.asarray(point)
     if isinstance(manifold, Sphere):
@@ -401,6 +439,8 @@ def second_order_retraction(manifold: Manifold, point: Any, tangent_vector: Any)
             second_order_retraction(m, p, u)
             for m, p, u in zip(manifold.manifolds, point, tangent_vector, strict=True)
         ]
+    if (hook := _hook(manifold, "second_order_retraction")) is not None:
+        return hook(point, tangent_vector)
     if isinstance(manifold, Sphere):
         y = point + tangent_vector
         return y / np.linalg.norm(y)
@@ -425,6 +465,8 @@ def zero_tangent_vector(manifold: Manifold, point: Any) -> Any:
 
 def point_norm(point: Any) -> float:
     """Euclidean norm of a point or tangent vector in the embedding (product-aware)."""
+    if hasattr(point, "factors") and hasattr(point, "frobenius_norm"):
+        return float(point.frobenius_norm())
     if isinstance(point, (list, tuple)):
         return float(np.sqrt(sum(point_norm(p) ** 2 for p in point)))
     return float(np.linalg.norm(point))
@@ -432,6 +474,8 @@ def point_norm(point: Any) -> float:
 
 def copy_point(point: Any) -> Any:
     """A deep copy of a point (list for products)."""
+    if hasattr(point, "factors") and hasattr(point, "copy"):
+        return point.copy()
     if isinstance(point, (list, tuple)):
         return [copy_point(p) for p in point]
     return np.array(point, copy=True)
@@ -441,6 +485,10 @@ def same_point(a: Any, b: Any) -> bool:
     """Exact equality of two points (product-aware)."""
     if a is b:
         return True
+    if hasattr(a, "factors") and hasattr(a, "same_as"):
+        return bool(a.same_as(b))
+    if hasattr(b, "factors") and hasattr(b, "same_as"):
+        return bool(b.same_as(a))
     if isinstance(a, (list, tuple)) != isinstance(b, (list, tuple)):
         return False
     if isinstance(a, (list, tuple)):
@@ -450,7 +498,9 @@ def same_point(a: Any, b: Any) -> bool:
 
 
 def as_tangent(manifold: Manifold, vector: Any) -> Any:
-    """Wrap a product tangent vector so that + − * work on it."""
+    """Wrap a product (or factored) tangent vector so that + − * work on it."""
+    if (hook := _hook(manifold, "as_tangent_vector")) is not None:
+        return hook(vector)
     if isinstance(manifold, Product) and not isinstance(vector, ProductVector):
         return ProductVector(list(vector))
     return vector
