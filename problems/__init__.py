@@ -11,10 +11,39 @@ if __name__ != "manifoldscape.problems":  # pragma: no cover - guard against a s
     )
 
 from manifoldscape.problems.eigen import eigenspace, rayleigh, singular_pair
+from manifoldscape.problems.low_rank import (
+    matrix_completion,
+    matrix_sensing,
+    robust_recovery,
+    symmetric_factorization,
+)
+from manifoldscape.problems.neural_collapse import neural_collapse
+from manifoldscape.problems.phase_retrieval import phase_retrieval, phase_retrieval_one_unknown
+from manifoldscape.problems.rank1_phase_retrieval import rank1_phase_retrieval
 from manifoldscape.registry import problem_registry
 
 problem_registry.register("rayleigh", rayleigh)
 problem_registry.register("singular_pair", singular_pair)
 problem_registry.register("eigenspace", eigenspace)
+problem_registry.register("phase_retrieval", phase_retrieval)
+problem_registry.register("phase_retrieval_one_unknown", phase_retrieval_one_unknown)
+problem_registry.register("neural_collapse", neural_collapse)
+problem_registry.register("rank1_phase_retrieval", rank1_phase_retrieval)
+problem_registry.register("symmetric_factorization", symmetric_factorization)
+problem_registry.register("matrix_sensing", matrix_sensing)
+problem_registry.register("matrix_completion", matrix_completion)
+problem_registry.register("robust_recovery", robust_recovery)
 
-__all__ = ["eigenspace", "rayleigh", "singular_pair"]
+__all__ = [
+    "eigenspace",
+    "matrix_completion",
+    "matrix_sensing",
+    "neural_collapse",
+    "phase_retrieval",
+    "phase_retrieval_one_unknown",
+    "rank1_phase_retrieval",
+    "rayleigh",
+    "robust_recovery",
+    "singular_pair",
+    "symmetric_factorization",
+]
