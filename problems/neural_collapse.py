@@ -31,14 +31,14 @@ under the rotations of the feature space (W, H, b) ↦ (W Q, Qᵀ H, b), Q ∈ O
 (``FeatureRotation``).  At a collapsed point the stacked matrix [Wᵀ, H] has rank K − 1 and the
 orbit has dimension d(d−1)/2 − (d−K+1)(d−K)/2; the certificate splits those directions off.
 
-Ground truth: none (``truth=None``).  By Zhu et al., Theorem 3.1, every global minimizer is a
-simplex-ETF configuration — h_{k,i} = h̄_k, W ∝ H̄ᵀ, W Wᵀ ∝ I − 11ᵀ/K, b = 0 when λ_b > 0 —
-so the minimizers are not unique: they form an O(d)-orbit of dimension
-d(d−1)/2 − (d−K+1)(d−K)/2 (``collapsed_point`` gives one), and success is measured by
-the neural-collapse metrics ``nc1``, ``nc2``, ``nc3`` (Papyan, Han, Donoho, PNAS 2020; Zhu et al.
-2021, §4) and by the value ``global_minimum``, not by a distance to one point.  Theorem 3.2 of
-Zhu et al.: for d > K the landscape is benign (every critical point is a global minimizer or a
-strict saddle with negative curvature).
+Ground truth: by Zhu et al., Theorem 3.1, every global minimizer is a simplex-ETF configuration
+— h_{k,i} = h̄_k, W ∝ H̄ᵀ, W Wᵀ ∝ I − 11ᵀ/K, b = 0 when λ_b > 0 — so W Wᵀ is fixed and the
+minimizers form one O(d)-orbit of dimension d(d−1)/2 − (d−K+1)(d−K)/2 when d ≥ K − 1.  The
+factory then takes ``collapsed_point`` as the truth, compared modulo the feature rotation
+(``truth=None`` otherwise).  Success is also measured by the neural-collapse metrics ``nc1``,
+``nc2``, ``nc3`` (Papyan, Han, Donoho, PNAS 2020; Zhu et al. 2021, §4) and ``global_minimum``.
+Theorem 3.2 of Zhu et al.: for d > K the landscape is benign (every critical point is a global
+minimizer or a strict saddle with negative curvature).
 """
 
 from __future__ import annotations
@@ -471,9 +471,10 @@ def neural_collapse(
     of the logits), so the certificate of a minimizer is then degenerate.  The symmetry is
     ``FeatureRotation(d)``.
 
-    There is no ground truth (``truth=None``): the global minimizers are the simplex-ETF
-    configurations of Zhu et al., Theorem 3.1 — an O(d)-orbit, see ``collapsed_point`` and
-    ``global_minimum`` — so judge a solution by ``nc1``, ``nc2``, ``nc3`` and its cost.  The
+    The global minimizers are the simplex-ETF configurations of Zhu et al., Theorem 3.1 — a single
+    O(d)-orbit when d ≥ K − 1, λ_b > 0 and λ_W λ_H K N < 1 — so ``truth`` is ``collapsed_point``
+    and ``distance_to_truth`` is measured modulo the feature rotation; otherwise ``truth`` is None.
+    Judge a solution also by ``nc1``, ``nc2``, ``nc3`` and its cost.  The
     instance has no randomness; ``seed`` is recorded for uniformity with the other factories.
     """
     K = require_positive_int(K, "K", minimum=2)
@@ -494,12 +495,16 @@ def neural_collapse(
     if d < K - 1:
         logger.info("d = %d < K − 1 = %d: no simplex ETF fits in the feature space", d, K - 1)
     manifold = Product([Euclidean(K, d), Euclidean(d, N), Euclidean(K)])
+    # the global minimizers form a single feature-rotation orbit when d ≥ K − 1, λ_b > 0 and the
+    # trivial point is not optimal (Zhu et al., Thm 3.1): one of them serves as the truth
+    unique_orbit = d >= K - 1 and decays[2] > 0 and decays[0] * decays[1] * K * N < 1.0
+    truth = collapsed_point(K, d, n, decays[0], decays[1], seed=0) if unique_orbit else None
     return Problem(
         manifold,
         NeuralCollapseObjective(K, n, decays),
         name="neural_collapse",
         symmetry=FeatureRotation(d),
-        truth=None,
+        truth=truth,
         parameters={
             "K": K,
             "d": d,

@@ -83,10 +83,14 @@ def test_registered_with_small_defaults():
         "lambda_H": 5e-4,
         "lambda_b": 5e-4,
     }
-    assert problem.truth is None
-    assert problem.recovered(random_point(problem.manifold, 0)) is None
+    # the global minimizers are one feature-rotation orbit: the truth is one of them
+    assert problem.distance_to_truth(problem.truth) < 1e-14
+    assert problem.cost(problem.truth) == pytest.approx(global_minimum(4, 5), rel=1e-12)
+    assert problem.recovered(random_point(problem.manifold, 0)) is False
+    assert neural_collapse(d=2, seed=0).truth is None  # d < K − 1: no simplex ETF fits
+    assert neural_collapse(lambda_b=0.0, seed=0).truth is None  # b + s·1 is flat
     with pytest.raises(ValueError, match="no ground truth"):
-        problem.distance_to_truth(random_point(problem.manifold, 0))
+        neural_collapse(d=2, seed=0).distance_to_truth(random_point(problem.manifold, 0))
 
 
 # --------------------------------------------------------------------------- stability
