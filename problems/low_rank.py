@@ -1,4 +1,4 @@
-"""Low-rank matrix recovery in factored (Burer–Monteiro) form: factorization, sensing, completion.
+"""Low-rank matrix recovery, factored (Burer–Monteiro) and on the fixed-rank manifold.
 
 * ``symmetric_factorization``: min_U ¼‖Y − UUᵀ‖_F² over U ∈ R^{n×r} (seed 003, eq. 2.16 and
   Appendix A; seed 001, "Geometry of Symmetric Matrix Factorization").  Symmetry U ↦ UΓ,
@@ -10,7 +10,9 @@
 * ``matrix_sensing``: b_i = ⟨A_i, M*⟩, recovered in the symmetric form XXᵀ (seed 002, eq. 1;
   seed 003, eq. 2.20 with U = V) or the asymmetric form UVᵀ with the balancing penalty
   μ‖UᵀU − VᵀV‖_F² (seed 003, eq. 2.15 and footnote 12 / eq. A.8), optionally with the
-  high-order loss f + λ f^l of seed 002 (eqs. 8–9a).
+  high-order loss f + λ f^l of seed 002 (eqs. 8–9a); or on the manifold of rank-r matrices
+  itself (``form="fixed_rank"``, ``FixedRank``; ``form="psd_fixed_rank"``, PSD rank r), where
+  no symmetry is left (``FixedRankSensingObjective``).
 * ``matrix_completion``: observed entries P_Ω(M*) of a rank-r M* with a Bernoulli(p) mask Ω,
   with the incoherence penalty ρ_mc of seed 001 ("From Factorization to Matrix Recovery &
   Completion"; Ge, Lee and Ma 2016) and the balancing penalty.
@@ -20,7 +22,9 @@
 
 Every objective shares its residual between cost, gradient and Hessian through ``prepare``; the
 sensing operator is the m × (n₁n₂) matrix of the vectorised A_i, so 𝒜(M) = A vec(M) and
-𝒜*(w) = reshape(Aᵀ w) are one matrix product each (no loop over the m measurements).
+𝒜*(w) = reshape(Aᵀ w) are one matrix product each (no loop over the m measurements).  A
+Hessian-vector product is 𝒜*(φ''(s) ∘ 𝒜(Ṁ))/m: two passes over the operator (``normal``, fused),
+which is what the time of a trust-region solve is made of (benchmarks/bench_matrix_sensing.py).
 
 Normalisation of the sensing loss.  Seed 002, eq. (1), writes f(X) = ½‖𝒜(XXᵀ) − b‖² for an
 operator with the δ-RIP (1 − δ)‖M‖² ≤ ‖𝒜(M)‖² ≤ (1 + δ)‖M‖² (Definition 1); Gaussian A_i with
@@ -55,8 +59,14 @@ from manifoldscape._validation import (
 )
 from manifoldscape.certificate import Verdict
 from manifoldscape.geometry import random_point
+from manifoldscape.manifolds import (
+    FixedRank,
+    FixedRankPoint,
+    SymmetricFixedRank,
+    SymmetricFixedRankPoint,
+)
 from manifoldscape.problem import Objective, Problem
-from manifoldscape.symmetry import GeneralLinear, OrthogonalRight
+from manifoldscape.symmetry import GeneralLinear, Identity, OrthogonalRight
 
 #: the balancing constant μ of μ‖UᵀU − VᵀV‖_F² for a data term normalised as ½‖·‖² (Tu et al.,
 #: "Low-rank solutions of linear matrix equations via Procrustes flow", ICML 2016, take
@@ -125,16 +135,40 @@ def _balanced_factors(m: np.ndarray, r: int, name: str, *, exact: bool = True) -
     return [p[:, :r] * root, qt[:r].T * root]
 
 
-def _sensing_matrices(a: Any, name: str, square: bool) -> np.ndarray:
+def _sensing_matrices(a: Any, name: str, square: bool, form: str = "symmetric") -> np.ndarray:
     a = as_real_array(a, name, ndim=3)
     m, n1, n2 = a.shape
     if m < 1 or n1 < 1 or n2 < 1:
         raise ValueError(f"{name} must hold at least one matrix, got shape {a.shape}")
     if square and n1 != n2:
         raise ValueError(
-            f"{name} must hold square n × n matrices for form='symmetric', got shape {a.shape}"
+            f"{name} must hold square n × n matrices for form={form!r}, got shape {a.shape}"
         )
     return a
+
+
+def _manifold_truth(factors: Any, symmetric: bool) -> Any:
+    """M* = UUᵀ (one factor) or UVᵀ (a pair) as a fixed-rank point; its rank must be exactly r."""
+    if symmetric:
+        u, r = factors, factors.shape[1]
+        q, t = np.linalg.qr(u)
+        lam, w = np.linalg.eigh(t @ t.T)  # UUᵀ = Q (T Tᵀ) Qᵀ
+        lam, w = lam[::-1], w[:, ::-1]
+        values = lam
+    else:
+        (left, right), r = factors, factors[0].shape[1]
+        ql, tl = np.linalg.qr(left)
+        qr_, tr = np.linalg.qr(right)
+        p, values, qt = np.linalg.svd(tl @ tr.T)  # UVᵀ = Q_L (T_L T_Rᵀ) Q_Rᵀ
+    if not values[-1] > 1e-10 * max(values[0], 1e-300):
+        raise ValueError(
+            f"M must have rank exactly r = {r} for a fixed-rank form (its r-th "
+            f"{'eigen' if symmetric else 'singular '}value is {values[-1]:.3g}, the first "
+            f"{values[0]:.3g}); use a smaller r or a factored form"
+        )
+    if symmetric:
+        return SymmetricFixedRankPoint(q @ w, lam.copy())
+    return FixedRankPoint(ql @ p, values.copy(), qr_ @ qt.T)
 
 
 def _check_order(order: Any, weight: Any) -> tuple[int, float]:
@@ -146,10 +180,11 @@ def _check_order(order: Any, weight: Any) -> tuple[int, float]:
 
 # --------------------------------------------------------------------------- results
 def relative_matrix_error(problem: Problem, point: Any) -> float:
-    """‖X̂ − M*‖_F / ‖M*‖_F for X̂ = UUᵀ (one factor) or UVᵀ (a pair), M* the target matrix.
+    """‖X̂ − M*‖_F / ‖M*‖_F for X̂ = UUᵀ (one factor), UVᵀ (a pair) or X̂ (a fixed-rank point).
 
-    The acceptance measure of recovery in matrix sensing (seed 002: "the error between the
-    obtained solution X̂X̂ᵀ and the ground truth M*"); invariant under the symmetry group.
+    M* is the target matrix.  The acceptance measure of recovery in matrix sensing (seed 002:
+    "the error between the obtained solution X̂X̂ᵀ and the ground truth M*"); invariant under
+    the symmetry group.
     """
     target = getattr(problem.objective, "target", None)
     if target is None:
@@ -159,6 +194,8 @@ def relative_matrix_error(problem: Problem, point: Any) -> float:
 
 
 def _product(point: Any) -> np.ndarray:
+    if hasattr(point, "factors"):  # a point of a fixed-rank manifold: the matrix itself
+        return np.asarray(point)
     if isinstance(point, (list, tuple)):
         return np.asarray(point[0]) @ np.asarray(point[1]).T
     u = np.asarray(point)
@@ -372,6 +409,14 @@ class _SensingLoss:
         lead = w.shape[:-1]
         return (w @ self.flat).reshape(*lead, *self.shape) * self.scale
 
+    def normal(self, product: np.ndarray, curvature: np.ndarray | None) -> np.ndarray:
+        """𝒜*(c ∘ 𝒜(Ṁ))/m for one (n₁, n₂) Ṁ (c = 1 if ``curvature`` is None), fused."""
+        w = self.flat @ product.reshape(-1)
+        w *= self.scale * self.scale
+        if curvature is not None:
+            w *= curvature
+        return (w @ self.flat).reshape(self.shape)
+
     def phi(self, s: np.ndarray) -> float:
         value = 0.5 * float(s @ s)
         if self.weight:
@@ -412,6 +457,12 @@ class _SymmetricSensingLoss(_SensingLoss):
         self.scale = 1.0 / np.sqrt(m)
         self.b = b
         self.order, self.weight = order, weight
+        # flat indices of the upper triangle and of its mirror in a C-ordered n × n matrix, and
+        # the factor of 𝒜*: gathering and scattering by one index array is ~4× cheaper than by
+        # (rows, cols) pairs, which matters next to the two matrix-vector products of a Hess·v
+        self._upper = self.rows * n + self.cols
+        self._lower = self.cols * n + self.rows
+        self._unpack = self.scale / self.weights
 
     @property
     def flat(self) -> np.ndarray:  # type: ignore[override]
@@ -421,18 +472,51 @@ class _SymmetricSensingLoss(_SensingLoss):
             self._flat = self.adjoint(np.eye(m) / self.scale).reshape(m, -1)
         return self._flat
 
+    def _triangle(self, products: np.ndarray) -> np.ndarray:
+        """The upper triangles (packed) of one (n, n) or a batch (k, n, n) of matrices."""
+        lead = products.shape[:-2]
+        return np.reshape(products, (*lead, -1))[..., self._upper]
+
     def residual(self, product: np.ndarray) -> np.ndarray:
-        return (self.packed @ product[self.rows, self.cols] - self.b) * self.scale
+        return (self.packed @ self._triangle(product) - self.b) * self.scale
 
     def sense(self, products: np.ndarray) -> np.ndarray:
-        return (products[..., self.rows, self.cols] @ self.packed.T) * self.scale
+        return (self._triangle(products) @ self.packed.T) * self.scale
+
+    def sense_symmetrized(self, products: np.ndarray) -> np.ndarray:
+        """𝒜(Ṁ + Ṁᵀ)/√m for any (non-symmetric) Ṁ, one or a batch, without forming Ṁ + Ṁᵀ."""
+        lead = products.shape[:-2]
+        flat = np.reshape(products, (*lead, -1))
+        return ((flat[..., self._upper] + flat[..., self._lower]) @ self.packed.T) * self.scale
+
+    def normal_symmetrized(self, product: np.ndarray, curvature: np.ndarray | None) -> np.ndarray:
+        """𝒜*(c ∘ 𝒜(Ṁ + Ṁᵀ))/m for one (n, n) Ṁ (c = 1 if ``curvature`` is None), fused.
+
+        The Hessian-vector product's two passes over the packed operator, with the scalings
+        folded into one multiplication of an m-vector and no batch bookkeeping.
+        """
+        flat = product.reshape(-1)
+        w = self.packed @ (flat[self._upper] + flat[self._lower])
+        w *= self.scale * self.scale
+        if curvature is not None:
+            w *= curvature
+        upper = (w @ self.packed) / self.weights
+        out = np.empty(self.shape[0] * self.shape[1])
+        out[self._upper] = upper
+        out[self._lower] = upper
+        return out.reshape(self.shape)
+
+    def normal(self, product: np.ndarray, curvature: np.ndarray | None) -> np.ndarray:
+        """𝒜*(c ∘ 𝒜(Ṁ))/m for one symmetric (n, n) Ṁ, fused (``normal_symmetrized`` of Ṁ/2)."""
+        return self.normal_symmetrized(0.5 * product, curvature)
 
     def adjoint(self, w: np.ndarray) -> np.ndarray:
-        upper = (w @ self.packed) * (self.scale / self.weights)
-        out = np.empty((*w.shape[:-1], *self.shape))
-        out[..., self.rows, self.cols] = upper
-        out[..., self.cols, self.rows] = upper
-        return out
+        upper = (w @ self.packed) * self._unpack
+        lead = w.shape[:-1]
+        out = np.empty((*lead, self.shape[0] * self.shape[1]))
+        out[..., self._upper] = upper
+        out[..., self._lower] = upper
+        return out.reshape(*lead, *self.shape)
 
 
 class SymmetricSensingObjective(Objective):
@@ -444,7 +528,7 @@ class SymmetricSensingObjective(Objective):
 
     batched_hessian = True
 
-    def __init__(self, loss: _SensingLoss, target: np.ndarray | None):
+    def __init__(self, loss: _SymmetricSensingLoss, target: np.ndarray | None):
         self.loss = loss
         self.target = target
 
@@ -466,8 +550,10 @@ class SymmetricSensingObjective(Objective):
 
     def euclidean_hessian(self, x: np.ndarray, data: dict, w: np.ndarray) -> np.ndarray:  # noqa: D102
         s_matrix = self._adjoint_gradient(data)
-        wxt = w @ x.T
-        ds = self.loss.sense(wxt + np.swapaxes(wxt, -1, -2))  # ⟨A_i, ẊXᵀ + XẊᵀ⟩
+        if w.ndim == 2:  # one direction: the fused product
+            curvature = data["curvature"] if self.loss.weight else None
+            return 2.0 * (s_matrix @ w + self.loss.normal_symmetrized(w @ x.T, curvature) @ x)
+        ds = self.loss.sense_symmetrized(w @ x.T)  # ⟨A_i, ẊXᵀ + XẊᵀ⟩/√m
         return 2.0 * (s_matrix @ w + self.loss.adjoint(data["curvature"] * ds) @ x)
 
     def autograd_cost(self, x: Any) -> Any:  # noqa: D102
@@ -526,6 +612,59 @@ class AsymmetricSensingObjective(Objective):
         return self.loss.autograd_phi(anp.dot(u, v.T)) + self.balancing * anp.sum(d * d)
 
 
+class FixedRankSensingObjective(Objective):
+    """f(X) = Σ_i φ(s_i), s_i = (⟨A_i, X⟩ − b_i)/√m, on the manifold of rank-r matrices X.
+
+    The loss is linear-quadratic in X itself, so in the embedding space ℝ^{n₁×n₂}
+    (Vandereycken 2013; seed 000, "rank-1 fitting on the fixed-rank manifold", for r = 1):
+
+        ∇f(X) = Σ_i φ'(s_i) A_i/√m = 𝒜*(φ'(s))/√m,   ∇²f(X)[ξ] = 𝒜*(φ''(s) ∘ 𝒜(ξ)/√m)/√m,
+
+    the Riemannian ones following from the manifold (projection and Weingarten term).  The point
+    arrives factored, X = U diag(σ) Vᵀ; 𝒜(X) is computed as one product of the m × n₁n₂ sensing
+    matrix with vec(X), X formed from the factors in O(n₁n₂r): contracting each A_i with the
+    factors instead (Σ_k σ_k u_kᵀ A_i v_k) costs r times more flops, m n₁n₂ r against m n₁n₂, and
+    the operator already holds m n₁n₂ numbers, so the n₁n₂ of X add nothing at any scale where A is
+    stored.  ∇f is returned dense (n₁ × n₂, one product Aᵀw; the projection needs only ∇f V and
+    ∇fᵀU), and the Hessian direction ξ = embedding(X, u) is dense as the ``Problem`` passes it (a
+    batch (k, n₁, n₂) is one product).
+    """
+
+    batched_hessian = True
+
+    def __init__(self, loss: _SensingLoss, target: np.ndarray | None):
+        self.loss = loss
+        self.target = target
+
+    def prepare(self, x: Any) -> dict[str, np.ndarray]:  # noqa: D102
+        return {"s": self.loss.residual(np.asarray(x))}
+
+    def _adjoint_gradient(self, data: dict[str, np.ndarray]) -> np.ndarray:
+        if "G" not in data:
+            data["G"] = self.loss.adjoint(self.loss.dphi(data["s"]))
+            data["curvature"] = self.loss.ddphi(data["s"])
+        return data["G"]
+
+    def cost(self, x: Any, data: dict) -> float:  # noqa: D102
+        return self.loss.phi(data["s"])
+
+    def euclidean_gradient(self, x: Any, data: dict) -> np.ndarray:  # noqa: D102
+        return self._adjoint_gradient(data)
+
+    def euclidean_hessian(self, x: Any, data: dict, direction: Any) -> np.ndarray:  # noqa: D102
+        self._adjoint_gradient(data)
+        direction = np.asarray(direction)
+        if direction.ndim == 2:  # one direction: the fused product
+            return self.loss.normal(direction, data["curvature"] if self.loss.weight else None)
+        ds = self.loss.sense(direction)  # ⟨A_i, ξ⟩/√m for a batch
+        return self.loss.adjoint(data["curvature"] * ds)
+
+    def autograd_cost(self, x: Any) -> Any:  # noqa: D102
+        if hasattr(x, "factors"):  # a factored point: its dense matrix (small sizes only)
+            x = np.asarray(x)
+        return self.loss.autograd_phi(x)
+
+
 def matrix_sensing(
     A: Any = None,
     *,
@@ -549,8 +688,18 @@ def matrix_sensing(
     R^{n×r} × R^{n₂×r} with μ = ``balancing`` (default 1/8, the ratio of Tu et al. 2016, see
     ``BALANCING_DEFAULT``); symmetry O(r) acting as (U, V) ↦ (UR, VR) (seed 003, eq. 2.15), or
     GL(r), (U, V) ↦ (UΓ, VΓ^{-T}) (eq. 2.13), when μ = 0.
+    ``form="fixed_rank"``: the same loss f(X) = 1/(2m) Σ_i (⟨A_i, X⟩ − b_i)² on the manifold
+    ``FixedRank(n, n₂, r)`` of rank-r matrices itself (seed 001, low-rank recovery; seed 000,
+    "rank-1 fitting on the fixed-rank manifold", here for rank r), the same data model as the
+    asymmetric form (the same ``seed`` draws the same A_i and M*); ``form="psd_fixed_rank"``: on
+    ``SymmetricFixedRank(n, r, psd=True)``, the PSD matrices of rank r, with the data model of the
+    symmetric form.  Points are factored (``FixedRankPoint`` / ``SymmetricFixedRankPoint``) and
+    the truth is M* itself as a point of the manifold, so M* must have rank exactly r; there is no
+    symmetry left (``Identity``: the parametrisation ambiguity of the factored forms is gone),
+    and ``distance_to_truth`` equals ``relative_matrix_error``, ‖X − M*‖_F/‖M*‖_F
+    (``FixedRankSensingObjective`` for the derivatives).
     ``order`` = l (even) and ``weight`` = λ add the high-order loss λ f^l (seed 002, eqs. 8–9a;
-    normalisation in the module docstring).
+    normalisation in the module docstring), in every form.
 
     Data: ``A`` of shape (m, n, n₂) (any real matrices), or m Gaussian matrices with i.i.d.
     N(0, 1) entries drawn from ``seed`` (default m = 5 n r); and either the truth ``M`` (PSD of
@@ -562,11 +711,13 @@ def matrix_sensing(
     through balanced representatives when μ = 0), relative to the truth's norm, and
     ``relative_matrix_error`` is ‖X̂ − M*‖_F/‖M*‖_F.
     """
-    if form not in ("symmetric", "asymmetric"):
-        raise ValueError(f"form must be 'symmetric' or 'asymmetric', got {form!r}")
+    forms = ("symmetric", "asymmetric", "fixed_rank", "psd_fixed_rank")
+    if form not in forms:
+        raise ValueError(f"form must be one of {', '.join(map(repr, forms))}, got {form!r}")
     order, weight = _check_order(order, weight)
     balancing = _nonnegative(balancing, "balancing")
-    symmetric = form == "symmetric"
+    symmetric = form in ("symmetric", "psd_fixed_rank")
+    manifold_form = form.endswith("fixed_rank")
     rng = as_generator(seed)
     if A is None:
         n = require_positive_int(n, "n", minimum=2)
@@ -576,7 +727,7 @@ def matrix_sensing(
         a = rng.standard_normal((m, n, n2))
         data_kind = "gaussian"
     else:
-        a = _sensing_matrices(A, "A", square=symmetric)
+        a = _sensing_matrices(A, "A", square=symmetric, form=form)
         if m is not None and require_positive_int(m, "m") != a.shape[0]:
             raise ValueError(f"m = {m} does not match the {a.shape[0]} matrices in A")
         m, n, n2 = a.shape
@@ -601,6 +752,8 @@ def matrix_sensing(
         target = None
     if target is not None:
         truth: Any = _psd_factor(target, r, "M") if symmetric else _balanced_factors(target, r, "M")
+        if manifold_form:
+            truth = _manifold_truth(truth, symmetric)
     else:
         truth = None
     flat = a.reshape(m, -1)
@@ -614,10 +767,16 @@ def matrix_sensing(
         raise ValueError("give the truth M or the measurements b with user sensing matrices A")
     loss = (_SymmetricSensingLoss if symmetric else _SensingLoss)(a, data, order, weight)
     params = {"n": n, "r": r, "m": m, "form": form, "order": order, "weight": weight}
-    if symmetric:
-        objective: Objective = SymmetricSensingObjective(loss, target)
-        manifold: Any = Euclidean(n, r)
-        symmetry: Any = OrthogonalRight(r)
+    if manifold_form:
+        if not symmetric:
+            params["n2"] = n2
+        objective: Objective = FixedRankSensingObjective(loss, target)
+        manifold: Any = SymmetricFixedRank(n, r, psd=True) if symmetric else FixedRank(n, n2, r)
+        symmetry: Any = Identity()
+    elif symmetric:
+        objective = SymmetricSensingObjective(loss, target)
+        manifold = Euclidean(n, r)
+        symmetry = OrthogonalRight(r)
     else:
         params.update(n2=n2, balancing=balancing)
         objective = AsymmetricSensingObjective(loss, balancing, target)

@@ -48,6 +48,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import scipy.fft
 
 from manifoldscape._validation import Seed, as_generator, require_finite, require_positive_int
 
@@ -233,13 +234,15 @@ class CodedDiffraction(MeasurementOperator):
         k = len(self.signal_shape)
         x = np.asarray(x)
         expanded = x.reshape((*x.shape[: x.ndim - k], 1, *self.signal_shape))
-        return np.fft.fftn(self.masks * expanded, axes=self._axes)
+        # scipy's pocketfft, in place on the fresh product d_l ∘ x (faster than numpy.fft)
+        return scipy.fft.fftn(self.masks * expanded, axes=self._axes, overwrite_x=True)
 
     def adjoint(self, y: np.ndarray) -> np.ndarray:  # noqa: D102
         self._check_output(y, "y")
-        back = np.fft.ifftn(y, axes=self._axes)
+        # n · ifft as one unnormalised backward transform (norm="forward" puts 1/n on fft)
+        back = scipy.fft.ifftn(y, axes=self._axes, norm="forward")
         back *= self._masks_conj
-        return np.sum(back, axis=-len(self.output_shape)) * self.n
+        return np.sum(back, axis=-len(self.output_shape))
 
     def autograd_apply(self, x: Any) -> Any:  # noqa: D102
         import autograd.numpy as anp

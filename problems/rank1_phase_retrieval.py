@@ -109,8 +109,8 @@ class Rank1PhaseRetrievalObjective(Objective):
 
     def prepare(self, x: Any) -> dict[str, Any]:
         """ρ = 𝒜(Z) − y from the factors (𝒜 applied to the r columns of U)."""
-        measured, _ = _measure(self.operator, np.asarray(x.u), np.asarray(x.lam))
-        return {"residual": measured - self.y}
+        measured, images = _measure(self.operator, np.asarray(x.u), np.asarray(x.lam))
+        return {"residual": measured - self.y, "images": images}
 
     def cost(self, x: Any, data: Any) -> float:  # noqa: D102
         return float(np.sum(data["residual"] ** 2) / (2 * self.operator.m))
@@ -118,9 +118,28 @@ class Rank1PhaseRetrievalObjective(Objective):
     def euclidean_gradient(self, x: Any, data: Any) -> MeasurementFrame:  # noqa: D102
         return MeasurementFrame(self.operator, data["residual"], self.real)
 
-    def euclidean_hessian(self, x: Any, data: Any, direction: Any) -> MeasurementFrame:  # noqa: D102
+    def euclidean_hessian(self, x: Any, data: Any, direction: Any) -> MeasurementFrame:
+        """∇²F(Z)[Ξ] = (1/m) Σ ⟨a_i a_iᴴ, Ξ⟩ a_i a_iᴴ, as a ``MeasurementFrame``.
+
+        For a tangent Ξ = U M Uᴴ + U_p Uᴴ + U U_pᴴ (recovered from Ξ_h U in O(n² r) and checked),
+        ⟨a_i a_iᴴ, Ξ⟩ = Re(p_i M p_iᴴ) + 2 Re(q_i p_iᴴ) with p_i = a_iᴴ U (cached by ``prepare``)
+        and q_i = a_iᴴ U_p: 𝒜 on r vectors.  Any other Ξ_h is factored by an eigendecomposition.
+        """
         xi = np.asarray(direction)
         hermitian = 0.5 * (xi + xi.conj().T)
+        u = np.asarray(x.u)
+        w = hermitian @ u
+        m = u.conj().T @ w
+        up = w - u @ m
+        tangent = (u @ m + up) @ u.conj().T + u @ up.conj().T
+        size = float(np.linalg.norm(hermitian))
+        if np.linalg.norm(hermitian - tangent) <= 1e-11 * size:
+            op = self.operator
+            p = data["images"]
+            q = op.apply(up.T.reshape(up.shape[1], *op.signal_shape))
+            measured = np.real(np.einsum("k...,kl,l...->...", p, m, p.conj()))
+            measured = measured + 2.0 * np.real(np.sum(q * p.conj(), axis=0))
+            return MeasurementFrame(op, measured, self.real)
         mu, v = np.linalg.eigh(hermitian)
         keep = np.abs(mu) > 1e-13 * max(float(np.max(np.abs(mu))), 1e-300)
         if not np.any(keep):
