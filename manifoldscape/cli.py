@@ -733,7 +733,42 @@ def build_parser() -> argparse.ArgumentParser:
         help="the point (.npy; .npz with arr_0, arr_1, … for product manifolds)",
     )
     certifying.set_defaults(run=_command_certify)
+
+    # the workflow commands (census, sweep, plot kinds) live in manifoldscape.commands.*: each
+    # module there defines add_command(commands, plot_kinds, shared) and is found by name
+    plotting = commands.add_parser("plot", help="draw a picture (PNG or SVG); see 'plot -h'")
+    plot_kinds = plotting.add_subparsers(dest="kind", metavar="KIND", parser_class=_Parser)
+    plot_kinds.required = True
+    shared = types.SimpleNamespace(
+        add_instance_arguments=add_instance_arguments,
+        build_problem=_build_problem,
+        parse_options=_split_assignments,
+        coerce=_coerce,
+        print_json=_print_json,
+        print_table=_print_table,
+        jsonable=_jsonable,
+        certificate_json=_certificate_json,
+        load_point=_load_point,
+        non_negative_int=_non_negative_int,
+        UsageError=UsageError,
+    )
+    for module in _command_modules():
+        module.add_command(commands, plot_kinds, shared)
     return parser
+
+
+def _command_modules() -> list[types.ModuleType]:
+    """The modules of ``manifoldscape.commands``, sorted by name."""
+    import importlib
+    import pkgutil
+
+    import manifoldscape.commands as package
+
+    return [
+        importlib.import_module(f"{package.__name__}.{info.name}")
+        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name)
+        if not info.name.startswith("_")
+    ]
 
 
 class _LogFormatter(logging.Formatter):

@@ -25,7 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # the workflow layer of manifoldscape/: everything else in that folder is core.  Add a new
 # workflow module (plots, census, sweep, …) here when it is written.
 WORKFLOW_MODULES = frozenset(
-    {"workflows", "cli", "__init__", "__main__", "testing", "plots", "census", "sweep"}
+    {
+        "workflows", "cli", "__init__", "__main__", "testing", "plots", "census", "sweep", "store",
+        "commands",
+    }
 )
 SOURCE_FOLDERS = {
     "manifoldscape": "manifoldscape",
