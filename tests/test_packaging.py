@@ -26,7 +26,15 @@ ROOT = Path(__file__).resolve().parents[1]
 # workflow module (plots, census, sweep, …) here when it is written.
 WORKFLOW_MODULES = frozenset(
     {
-        "workflows", "cli", "__init__", "__main__", "testing", "plots", "census", "sweep", "store",
+        "workflows",
+        "cli",
+        "__init__",
+        "__main__",
+        "testing",
+        "plots",
+        "census",
+        "sweep",
+        "store",
         "commands",
     }
 )
