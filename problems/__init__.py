@@ -20,6 +20,7 @@ from manifoldscape.problems.low_rank import (
 from manifoldscape.problems.neural_collapse import neural_collapse
 from manifoldscape.problems.phase_retrieval import phase_retrieval, phase_retrieval_one_unknown
 from manifoldscape.problems.rank1_phase_retrieval import rank1_phase_retrieval
+from manifoldscape.problems.tensor_decomposition import tensor_decomposition
 from manifoldscape.registry import problem_registry
 
 problem_registry.register("rayleigh", rayleigh)
@@ -33,6 +34,7 @@ problem_registry.register("symmetric_factorization", symmetric_factorization)
 problem_registry.register("matrix_sensing", matrix_sensing)
 problem_registry.register("matrix_completion", matrix_completion)
 problem_registry.register("robust_recovery", robust_recovery)
+problem_registry.register("tensor_decomposition", tensor_decomposition)
 
 __all__ = [
     "eigenspace",
@@ -46,4 +48,5 @@ __all__ = [
     "robust_recovery",
     "singular_pair",
     "symmetric_factorization",
+    "tensor_decomposition",
 ]

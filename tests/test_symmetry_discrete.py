@@ -136,6 +136,31 @@ def test_signed_permutation_in_a_basis(n, rng):
     )
 
 
+def test_signed_permutation_on_a_subspace_fixes_the_complement(rng):
+    n, r = 6, 3
+    basis = _orthogonal(n, rng)
+    columns, complement = basis[:, :r], basis[:, r:]
+    group = SignedPermutation(n, basis=columns)
+    assert group.size == r
+    # the orbit of b_1 is {±b_1, ±b_2, ±b_3}; complement directions are not on it
+    for k in range(r):
+        assert group.distance(-columns[:, k], columns[:, 0]) == pytest.approx(0, abs=1e-12)
+    assert group.distance(complement[:, 0], columns[:, 0]) == pytest.approx(np.sqrt(2))
+    x, y = rng.standard_normal(n), rng.standard_normal(n)
+    # brute force over SP(r) acting on the coordinates in span(B), complement untouched
+    cx, cy = columns.T @ x, columns.T @ y
+    rest = (x - columns @ cx) - (y - columns @ cy)
+    brute = min(
+        np.hypot(np.linalg.norm(cx - s * cy[list(p)]), np.linalg.norm(rest))
+        for p, s in _all_signed_permutations(r)
+    )
+    assert group.distance(x, y) == pytest.approx(brute, rel=1e-12)
+    perm, signs = group.random_element(rng)
+    moved = group.act(x, perm, signs)
+    np.testing.assert_allclose(complement.T @ moved, complement.T @ x, atol=1e-12)
+    np.testing.assert_allclose(group.align(moved, x), x, atol=1e-12)
+
+
 def test_signed_permutation_refuses_bad_input(rng):
     group = SignedPermutation(4)
     with pytest.raises(ValueError, match="x must have length 4 along axis -1"):
