@@ -10,6 +10,12 @@ if __name__ != "manifoldscape.problems":  # pragma: no cover - guard against a s
         "install the project (pip install -e .) instead of putting its folders on sys.path"
     )
 
+from manifoldscape.problems.deconvolution import blind_deconvolution, sas_deconvolution
+from manifoldscape.problems.dictionary_learning import (
+    dictionary_learning,
+    dictionary_learning_one_sparse,
+    dictionary_learning_orthogonal,
+)
 from manifoldscape.problems.eigen import eigenspace, rayleigh, singular_pair
 from manifoldscape.problems.low_rank import (
     matrix_completion,
@@ -34,9 +40,18 @@ problem_registry.register("symmetric_factorization", symmetric_factorization)
 problem_registry.register("matrix_sensing", matrix_sensing)
 problem_registry.register("matrix_completion", matrix_completion)
 problem_registry.register("robust_recovery", robust_recovery)
+problem_registry.register("dictionary_learning", dictionary_learning)
+problem_registry.register("dictionary_learning_one_sparse", dictionary_learning_one_sparse)
+problem_registry.register("dictionary_learning_orthogonal", dictionary_learning_orthogonal)
 problem_registry.register("tensor_decomposition", tensor_decomposition)
+problem_registry.register("blind_deconvolution", blind_deconvolution)
+problem_registry.register("sas_deconvolution", sas_deconvolution)
 
 __all__ = [
+    "blind_deconvolution",
+    "dictionary_learning",
+    "dictionary_learning_one_sparse",
+    "dictionary_learning_orthogonal",
     "eigenspace",
     "matrix_completion",
     "matrix_sensing",
@@ -46,6 +61,7 @@ __all__ = [
     "rank1_phase_retrieval",
     "rayleigh",
     "robust_recovery",
+    "sas_deconvolution",
     "singular_pair",
     "symmetric_factorization",
     "tensor_decomposition",

@@ -12,12 +12,15 @@ if __name__ != "manifoldscape.solvers":  # pragma: no cover - guard against a st
     )
 
 from manifoldscape.registry import solver_registry
+from manifoldscape.solvers.deflation import DeflationResult, RestrictedObjective, deflate
 from manifoldscape.solvers.gradient_descent import GradientDescent
+from manifoldscape.solvers.power_iteration import FixedPointIteration
 from manifoldscape.solvers.pymanopt_wrappers import (
     PymanoptConjugateGradient,
     PymanoptSteepestDescent,
     PymanoptTrustRegions,
 )
+from manifoldscape.solvers.subgradient import RiemannianSubgradient
 from manifoldscape.solvers.trust_regions import (
     InnerStop,
     TruncatedConjugateGradient,
@@ -49,13 +52,28 @@ solver_registry.register(
     PymanoptConjugateGradient.factory(),
     "pymanopt's ConjugateGradient (no callback)",
 )
+solver_registry.register(
+    "subgradient",
+    RiemannianSubgradient.factory(),
+    "Riemannian subgradient method with geometrically decaying steps (nonsmooth ℓ1 objectives)",
+)
+solver_registry.register(
+    "msp",
+    FixedPointIteration.factory(),
+    "fixed-point / power iteration x ← P(−∇f(x)) on sphere, Stiefel, SO(n) (MSP for −ℓ4)",
+)
 
 __all__ = [
+    "DeflationResult",
+    "FixedPointIteration",
     "GradientDescent",
     "InnerStop",
     "PymanoptConjugateGradient",
     "PymanoptSteepestDescent",
     "PymanoptTrustRegions",
+    "RestrictedObjective",
+    "RiemannianSubgradient",
     "TruncatedConjugateGradient",
     "TrustRegions",
+    "deflate",
 ]

@@ -23,6 +23,38 @@ SIZES = {
     # with outliers the planted matrix is not a critical point of the robust loss (by design);
     # the outlier case is covered in test_low_rank.py
     "robust_recovery": [{"outlier_fraction": 0.0}, {"n": 10, "r": 3, "outlier_fraction": 0.0}],
+    # dictionary learning: with Bernoulli–Gaussian codes the planted column is only near a
+    # critical point (finite p); with one-sparse codes (seed 003 eq. 3.1) it is exactly critical.
+    # loss="l1" has only a subgradient (Hessian 0 a.e.) and Huber is only piecewise C² (kinks at
+    # |t| = μ cross the Taylor windows for large p): both are checked in test_dictionary_learning
+    "dictionary_learning": [
+        {"n": 3, "p": 40, "coefficients": "one_sparse"},
+        {"n": 6, "p": 120, "loss": "l4", "coefficients": "one_sparse"},
+        {"n": 5, "p": 150, "dictionary": "invertible", "coefficients": "one_sparse"},
+    ],
+    "dictionary_learning_one_sparse": [
+        {"n": 3},
+        {"n": 5, "loss": "logcosh", "mu": 0.1},
+        {"n": 4, "loss": "l4", "A": "random"},
+    ],
+    "dictionary_learning_orthogonal": [
+        {"n": 3, "p": 60, "coefficients": "one_sparse"},
+        {"n": 5, "p": 200, "coefficients": "one_sparse"},
+    ],
+    "tensor_decomposition": [
+        {"n": 3},
+        {"n": 5},
+        {"n": 4, "manifold": "sphere"},
+        {"n": 5, "manifold": "orthogonal", "components": 3},
+    ],
+    # deconvolution: the planted point is exactly critical only for one-spike channels (blind)
+    # and for λ = 0 (SaS); Huber and λ > 0 are checked in tests/test_deconvolution.py
+    "blind_deconvolution": [
+        {"n": 8, "p": 6, "model": "one-sparse"},
+        {"n": 17, "p": 10, "model": "one-sparse", "loss": "l4"},
+        {"n": 32, "p": 20, "model": "one-sparse", "mu": 0.1},
+    ],
+    "sas_deconvolution": [{"p0": 3, "m": 16, "lam": 0.0}, {"p0": 5, "m": 40, "lam": 0.0}],
 }
 
 CASES = [
