@@ -9,6 +9,7 @@ import importlib
 from typing import Any
 
 from manifoldscape import symmetry
+from manifoldscape.census import Census, census
 from manifoldscape.certificate import Certificate, Verdict, certify
 from manifoldscape.problem import Objective, Problem
 from manifoldscape.registry import problem_registry, solver_registry
@@ -18,6 +19,7 @@ from manifoldscape.workflows import make_problem, make_solver, solve
 __version__ = "0.1.0"
 
 __all__ = [
+    "Census",
     "Certificate",
     "EvaluationCounts",
     "History",
@@ -27,6 +29,7 @@ __all__ = [
     "StopReason",
     "Verdict",
     "__version__",
+    "census",
     "certify",
     "make_problem",
     "make_solver",

@@ -1,0 +1,117 @@
+"""Benchmark: census of the Rayleigh quotient at n = 20 — all 40 critical points ±v_i.
+
+The instance ``rayleigh(n=20, seed=0)`` (eigenvalues equispaced in [−1, 1], seed 001) has 40
+critical points, 20 classes modulo sign, ±v_i of index i − 1.  For each ``starts`` in
+``--starts`` and each census seed in ``--seeds``, run ``census(problem, starts, seed=s)`` and
+check, independently of the census, that every class is a unit eigenvector (residual at
+round-off) with index i − 1 and that both signs were reached (``copies == 2``).  Reported: the
+median time, how many of the seeds found all 40 points, and the smallest ``starts`` at which
+every seed did.
+
+There is no census in pymanopt to compare with; the reference line is what plain numpy does
+with the structure the census does not use, ``numpy.linalg.eigh`` of A (all eigenvectors at
+once), and pymanopt's ``TrustRegions`` (one minimizer per run) for the cost of a single solve.
+
+BLAS runs on one thread (set below before numpy is imported).  Not a test: run it by hand,
+
+    python benchmarks/bench_census.py --starts 22 44 66 88 132 --seeds 0 1 2 3 4
+"""
+
+from __future__ import annotations
+
+import os
+
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import manifoldscape as ms  # noqa: E402
+from manifoldscape.census import census  # noqa: E402
+from manifoldscape.problems import rayleigh  # noqa: E402
+
+
+def all_found(problem: ms.Problem, result: ms.Census) -> bool:
+    """Whether the census holds the 20 classes ±v_i, index i − 1, both signs each."""
+    a, vectors = problem.objective.a, problem.objective.eigenvectors
+    n = a.shape[0]
+    seen = set()
+    for c in result.classes:
+        x = c.point
+        if np.linalg.norm(a @ x - (x @ a @ x) * x) > 1e-10:
+            return False
+        i = int(np.argmax(np.abs(vectors.T @ x)))
+        if c.index != i or c.copies != 2:
+            return False
+        seen.add(i)
+    return len(result.classes) == n and seen == set(range(n))
+
+
+def main() -> None:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20)
+    parser.add_argument("--starts", type=int, nargs="+", default=[22, 44, 66, 88, 132, 176])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    args = parser.parse_args()
+    problem = rayleigh(n=args.n, seed=0)
+    print(f"census of rayleigh(n={args.n}, seed=0): {2 * args.n} critical points expected")
+    print(f"{'starts':>6}  {'runs':>5}  {'median time':>11}  {'all found':>9}  classes (per seed)")
+    smallest = None
+    for starts in args.starts:
+        times, found, classes, runs = [], 0, [], []
+        for seed in args.seeds:
+            t = time.perf_counter()
+            result = census(problem, starts, seed=seed)
+            times.append(time.perf_counter() - t)
+            found += all_found(problem, result)
+            classes.append(len(result.classes))
+            runs.append(result.runs)
+        print(
+            f"{starts:>6}  {statistics.median(runs):>5.0f}  {statistics.median(times):>9.2f} s"
+            f"  {found:>4}/{len(args.seeds):<4}  {classes}"
+        )
+        if smallest is None and found == len(args.seeds):
+            smallest = (starts, statistics.median(times))
+    if smallest is None:
+        print("no starts value found all critical points for every seed")
+    else:
+        print(f"smallest starts finding all {2 * args.n} points for every seed: {smallest[0]} "
+              f"(median {smallest[1]:.2f} s)")  # fmt: skip
+
+    # references
+    a = problem.objective.a
+    t = time.perf_counter()
+    for _ in range(100):
+        np.linalg.eigh(a)
+    print(f"reference: numpy.linalg.eigh (all eigenvectors at once): "
+          f"{(time.perf_counter() - t) / 100 * 1e6:.0f} µs")  # fmt: skip
+    import pymanopt
+
+    solver = pymanopt.optimizers.TrustRegions(verbosity=0)
+    pm_problem = problem.to_pymanopt()
+    rng = np.random.default_rng(0)
+    t = time.perf_counter()
+    for _ in range(10):
+        solver.run(pm_problem, initial_point=_start(problem, rng))
+    print(f"reference: one pymanopt TrustRegions solve (a minimizer only): "
+          f"{(time.perf_counter() - t) / 10 * 1e3:.1f} ms")  # fmt: skip
+    t = time.perf_counter()
+    for _ in range(10):
+        ms.solve(problem, seed=rng, certify=False)
+    print(f"reference: one manifoldscape trust-regions solve: "
+          f"{(time.perf_counter() - t) / 10 * 1e3:.1f} ms")  # fmt: skip
+
+
+def _start(problem: ms.Problem, rng: np.random.Generator) -> np.ndarray:
+    from manifoldscape.geometry import random_point
+
+    return random_point(problem.manifold, rng)
+
+
+if __name__ == "__main__":
+    main()

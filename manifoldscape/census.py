@@ -1,0 +1,729 @@
+"""Census of critical points: every index, merged modulo symmetry, certified, counted.
+
+``census(problem, starts, seed=...)`` looks for the critical points of a problem from many random
+starts and reports each class of critical points modulo the symmetry group once: its cost, its
+Morse index (negative Hessian eigenvalues off the symmetry orbit), the certificate's verdict, the
+distance to the ground truth and how many runs reached it.  It checks seed 003's slogans on any
+problem (§1: "the (only!) local minimizers are symmetric versions of the ground truth" and "there
+is negative curvature in directions that break symmetry") and feeds its Morse diagram — cost
+against index, seed 003 Fig. 6 (right); ``Census.plot``.
+
+Each random start x₀ (a child of ``numpy.random.SeedSequence(seed)``, so the census is the same
+for the same seed) goes to one search, in turn:
+
+* **minimize** f with a registered solver (trust regions by default), and on compact manifolds
+  **maximize** f by minimizing −f: the minimizers and maximizers.  With ``trajectory_starts`` the
+  iterates where the gradient norm has a local minimum along the descent — where the trajectory
+  slows down near a saddle — are polished too;
+* **eigenvector following** toward index k, for k = 0, …, d (d = dim M): in the eigenbasis
+  Hess f(x) = Σ λ_i q_i q_iᵀ (λ ascending) of the Riemannian Hessian in an orthonormal tangent
+  basis (``manifoldscape.geometry.tangent_basis``; Boumal, *An Introduction to Optimization on
+  Smooth Manifolds*, §5.5), step
+
+      η = −Σ_i σ_i ⟨q_i, grad f(x)⟩ / max(|λ_i|, δ) q_i,   σ_i = −1 for i ≤ k, +1 for i > k,
+
+  restricted to a trust radius and retracted: ascent along the k lowest curvature directions,
+  descent along the others (Cerjan and Miller, J. Chem. Phys. 75, 1981; Wales, *Energy
+  Landscapes*, §6.2).  At a nondegenerate critical point of index k the signs σ_i are those of
+  λ_i, η is the Newton step and the point is an attractor; critical points of any other index
+  repel.  The step is also a saddle-free Gauss–Newton step for ½‖grad f‖², whose Riemannian
+  gradient is Hess f(x)[grad f(x)] for the Levi-Civita connection (metric compatibility and the
+  self-adjointness of the Hessian, Boumal, Prop. 5.15 and §5.5), so every critical point is a
+  global minimizer of it.
+
+Every search ends with **Riemannian Newton** steps, Hess f(x)[η] = −grad f(x), solved in tangent
+coordinates (dense eigen-decomposition up to ``dense_limit`` tangent dimensions, MINRES on the
+matrix-free indefinite Hessian beyond), until ‖grad f‖ stops decreasing at round-off.  A point is
+converged when ‖grad f‖ passes the certificate's scaled test (``manifoldscape.certificate``):
+
+    ‖grad f(x)‖ ≤ rtol_gradient · (‖Hess f(x)‖ · max(‖x‖, 1) + ‖∇f(x)‖);
+
+the others are discarded and counted as *not converged*.  Two converged points are the same class
+when dist_G(x, y) ≤ tolerance · max(‖x‖, ‖y‖, ℓ) (``problem.symmetry.distance``; plain distance
+when the group is trivial; ℓ is ‖x♮‖, or the norm of the first start without a truth).  Each
+class is certified once (``certify``), which reports the orbit's zero eigenvalues as symmetry
+and a class whose Hessian test is inconclusive as ``degenerate`` — shown, never hidden.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse.linalg
+from pymanopt.manifolds import (
+    Grassmann,
+    Product,
+    SpecialOrthogonalGroup,
+    Sphere,
+    Stiefel,
+)
+
+from manifoldscape._validation import Seed, require_positive_int
+from manifoldscape.certificate import Certificate, Verdict, certify
+from manifoldscape.geometry import point_norm, random_point, tangent_basis
+from manifoldscape.hessian import RiemannianHessian
+from manifoldscape.problem import Objective, Problem
+from manifoldscape.symmetry import Identity
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Census", "CriticalClass", "census"]
+
+#: eigenvalues below this fraction of ‖Hess f‖ are floored in an eigenvector-following step
+_EIGENVALUE_FLOOR = 1e-8
+#: eigenvector following gives up after this many steps without lowering ‖grad f‖ by 10 %
+_FOLLOW_PATIENCE = 20
+
+
+# --------------------------------------------------------------------------- results
+@dataclass(frozen=True, eq=False)
+class CriticalClass:
+    """One class of critical points modulo the symmetry group, with its certificate.
+
+    ``point`` is the member with the smallest gradient norm; ``count`` how many runs ended in
+    the class, ``found_by`` the same split by search; ``copies`` how many distinct points (plain
+    distance) were seen in it — for a finite group such as {±1}, how many of the |G| symmetric
+    copies were found.  ``index`` is the Morse index off the orbit (a lower bound when
+    ``certificate.index_exact`` is False).
+    """
+
+    point: Any
+    cost: float
+    index: int
+    verdict: Verdict
+    count: int
+    distance_to_truth: float | None
+    symmetry_dimension: int
+    gradient_norm: float
+    certificate: Certificate
+    copies: int = 1
+    found_by: Mapping[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON (the point left out)."""
+        c = self.certificate
+        return {
+            "cost": float(self.cost),
+            "index": int(self.index),
+            "index_exact": bool(c.index_exact),
+            "verdict": self.verdict.value,
+            "count": int(self.count),
+            "copies": int(self.copies),
+            "distance_to_truth": None
+            if self.distance_to_truth is None
+            else float(self.distance_to_truth),
+            "symmetry_dimension": int(self.symmetry_dimension),
+            "null_dimension": int(c.null_dimension),
+            "gradient_norm": float(self.gradient_norm),
+            "min_eigenvalue": float(c.min_eigenvalue),
+            "max_eigenvalue": float(c.max_eigenvalue),
+            "found_by": {k: int(v) for k, v in self.found_by.items()},
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Census:
+    """The critical points a census found, one ``CriticalClass`` per class modulo symmetry.
+
+    ``classes`` are sorted by (index, cost).  ``starts`` random starts fed ``runs`` searches
+    (a descent trajectory adds runs), ``unconverged`` of which ended at no critical point.
+    """
+
+    problem: str
+    classes: tuple[CriticalClass, ...]
+    starts: int
+    runs: int
+    unconverged: int
+    time_s: float
+    seed: int | None
+    searches: tuple[str, ...]
+    tolerance: float
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def minimizers(self) -> tuple[CriticalClass, ...]:
+        """The classes certified as local minimizers."""
+        return tuple(c for c in self.classes if c.verdict is Verdict.LOCAL_MINIMIZER)
+
+    @property
+    def degenerate(self) -> tuple[CriticalClass, ...]:
+        """The classes the second-order test could not classify."""
+        return tuple(c for c in self.classes if c.verdict is Verdict.DEGENERATE)
+
+    def table(self) -> str:
+        """The classes as a text table: cost, index, verdict, distance to truth, symmetry, found."""
+        header = ("#", "cost", "index", "verdict", "dist. to truth", "sym. dim", "found")
+        rows = [header]
+        for k, c in enumerate(self.classes, 1):
+            index = f"{c.index}" if c.certificate.index_exact else f"≥{c.index}"
+            distance = "—" if c.distance_to_truth is None else f"{c.distance_to_truth:.2e}"
+            rows.append(
+                (
+                    str(k),
+                    f"{c.cost:.10g}",
+                    index,
+                    c.verdict.value,
+                    distance,
+                    str(c.symmetry_dimension),
+                    str(c.count),
+                )
+            )
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+        right = {0, 1, 2, 4, 5, 6}
+        lines = []
+        for n, row in enumerate(rows):
+            cells = [
+                cell.rjust(w) if i in right else cell.ljust(w)
+                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            ]
+            lines.append("  ".join(cells).rstrip())
+            if n == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        lines.append(
+            f"{len(self.classes)} class(es) of critical points modulo symmetry from "
+            f"{self.starts} starts ({self.runs} runs, {self.unconverged} not converged) "
+            f"in {self.time_s:.2f} s"
+        )
+        degenerate = self.degenerate
+        if degenerate:
+            numbers = ", ".join(
+                f"#{k} ({c.certificate.null_dimension} zero eigenvalue(s) off the orbit)"
+                for k, c in enumerate(self.classes, 1)
+                if c.verdict is Verdict.DEGENERATE
+            )
+            lines.append(f"degenerate (second-order test inconclusive): {numbers}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain dict for JSON with the list ``critical_points`` (cost, index, verdict, count …)."""
+        return {
+            "problem": self.problem,
+            "parameters": _jsonable(dict(self.parameters)),
+            "seed": self.seed,
+            "starts": int(self.starts),
+            "runs": int(self.runs),
+            "unconverged": int(self.unconverged),
+            "time_s": float(self.time_s),
+            "searches": list(self.searches),
+            "tolerance": float(self.tolerance),
+            "critical_points": [c.to_dict() for c in self.classes],
+        }
+
+    def plot(self, ax: Any = None) -> Any:
+        """The Morse diagram, cost against index (seed 003 Fig. 6, right); returns the figure."""
+        from manifoldscape.plots import morse_diagram
+
+        return morse_diagram(self, ax=ax)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist() if value.size <= 100 else f"array of shape {value.shape}"
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+# --------------------------------------------------------------------------- −f
+def _negate(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_negate(v) for v in value]
+    return -value
+
+
+class _NegatedObjective(Objective):
+    """−f, to find the maximizers of f with a minimizer."""
+
+    def __init__(self, objective: Objective):
+        self.objective = objective
+        self.batched_hessian = objective.batched_hessian
+
+    def prepare(self, x: Any) -> Any:
+        return self.objective.prepare(x)
+
+    def cost(self, x: Any, data: Any) -> float:
+        return -self.objective.cost(x, data)
+
+    def euclidean_gradient(self, x: Any, data: Any) -> Any:
+        return _negate(self.objective.euclidean_gradient(x, data))
+
+    def euclidean_hessian(self, x: Any, data: Any, direction: Any) -> Any:
+        return _negate(self.objective.euclidean_hessian(x, data, direction))
+
+    def autograd_cost(self, x: Any) -> Any:
+        return -self.objective.autograd_cost(x)
+
+
+def _negated(problem: Problem) -> Problem:
+    return Problem(
+        problem.manifold,
+        _NegatedObjective(problem.objective),
+        name=f"−{problem.name}",
+        symmetry=problem.symmetry,
+    )
+
+
+_COMPACT = (Sphere, Stiefel, Grassmann, SpecialOrthogonalGroup)
+
+
+def _is_compact(manifold: Any) -> bool:
+    if isinstance(manifold, Product):
+        return all(_is_compact(m) for m in manifold.manifolds)
+    return isinstance(manifold, _COMPACT)
+
+
+# --------------------------------------------------------------------------- local steps
+@dataclass
+class _Model:
+    """Gradient and Hessian spectrum at x in an orthonormal tangent basis."""
+
+    basis: Any
+    gradient: np.ndarray
+    gradient_norm: float
+    hessian_norm: float
+    tolerance_scale: float  # ‖Hess f‖ · max(‖x‖, 1) + ‖∇f‖
+    eigenvalues: np.ndarray | None = None  # dense: all, ascending
+    eigenvectors: np.ndarray | None = None
+    operator: Any = None  # matrix-free
+
+
+def _model(problem: Problem, x: Any, dense_limit: int, k_lowest: int) -> _Model:
+    basis = tangent_basis(problem.manifold, x)
+    hessian = RiemannianHessian(problem, x, basis)
+    g = basis.to_coordinates(problem.riemannian_gradient(x))
+    gnorm = float(np.linalg.norm(g))
+    length = max(point_norm(x), 1.0)
+    egrad = point_norm(problem.euclidean_gradient(x))
+    if basis.dim <= dense_limit:
+        lam, q = np.linalg.eigh(hessian.matrix())
+        hnorm = float(np.max(np.abs(lam))) if lam.size else 0.0
+        return _Model(basis, g, gnorm, hnorm, hnorm * length + egrad, lam, q)
+    operator = hessian.linear_operator()
+    d = basis.dim
+    v0 = np.random.default_rng(0).standard_normal(d)
+    largest = scipy.sparse.linalg.eigsh(
+        operator, k=1, which="LM", v0=v0, tol=1e-3, return_eigenvectors=False
+    )
+    hnorm = float(abs(largest[0]))
+    model = _Model(basis, g, gnorm, hnorm, hnorm * length + egrad, operator=operator)
+    if k_lowest:
+        lam, q = scipy.sparse.linalg.eigsh(
+            operator, k=min(k_lowest, d - 1), which="SA", v0=v0, tol=1e-6
+        )
+        model.eigenvalues, model.eigenvectors = lam, q
+    return model
+
+
+def _step(model: _Model, target: int | None, floor: float) -> np.ndarray:
+    """The eigenvector-following step toward index ``target``, or the Newton step (None).
+
+    Dense: η = −Σ σ_i g_i / max(|λ_i|, δ) q_i (module docstring), with σ_i = sign(λ_i) for
+    Newton.  Matrix-free: Newton by MINRES on H η = −g; toward index k, MINRES on the operator
+    H − 2 Q_k Λ_k Q_kᵀ (the k lowest eigenvalues reflected) with right-hand side
+    −(I − 2 Q_k Q_kᵀ) g.
+    """
+    g = model.gradient
+    floor = floor * max(model.hessian_norm, 1e-300)
+    if model.operator is None:
+        lam, q = model.eigenvalues, model.eigenvectors
+        gq = q.T @ g
+        if target is None:
+            scaled = gq / np.where(lam >= 0, np.maximum(lam, floor), np.minimum(lam, -floor))
+        else:
+            sigma = np.ones_like(lam)
+            sigma[:target] = -1.0
+            scaled = sigma * gq / np.maximum(np.abs(lam), floor)
+        return -(q @ scaled)
+    d = g.size
+    if target is None or target == 0 or model.eigenvalues is None:
+        operator, rhs = model.operator, -g
+    else:
+        lam, q = model.eigenvalues[:target], model.eigenvectors[:, :target]
+
+        def matvec(c: np.ndarray) -> np.ndarray:
+            c = np.asarray(c).reshape(-1)
+            return model.operator.matvec(c) - 2.0 * (q @ (lam * (q.T @ c)))
+
+        operator = scipy.sparse.linalg.LinearOperator((d, d), matvec=matvec, dtype=float)
+        rhs = -(g - 2.0 * (q @ (q.T @ g)))
+    eta, _ = scipy.sparse.linalg.minres(operator, rhs, rtol=1e-10, maxiter=max(20, 2 * d))
+    return np.asarray(eta)
+
+
+@dataclass
+class _RunResult:
+    point: Any
+    gradient_norm: float
+    converged: bool
+
+
+def _newton(
+    problem: Problem,
+    x: Any,
+    *,
+    newton_steps: int,
+    radius: float,
+    dense_limit: int,
+    divergence: float,
+) -> tuple[Any, float, float]:
+    """Riemannian Newton steps to round-off; returns the best point, ‖grad f‖ and its scale.
+
+    Stops when ‖grad f‖ ≤ 10⁻¹⁵ (‖Hess f‖ ‖x‖ + ‖∇f‖) — the round-off of evaluating the
+    gradient — or when it has stopped decreasing.  At a degenerate critical point Newton converges
+    only linearly (for a gradient that is homogeneous of degree p along the null directions,
+    at the rate (p − 1)/p); when successive steps shrink at a steady rate ρ the Aitken-extrapolated
+    step η/(1 − ρ) is tried as well and kept if it lowers ‖grad f‖, which lands such a point at
+    round-off instead of a few digits away.
+    """
+    manifold = problem.manifold
+    best = (x, math.inf, 0.0)
+    stalled, previous = 0, math.nan
+    for _ in range(newton_steps + 1):
+        model = _model(problem, x, dense_limit, 0)
+        if not (np.isfinite(model.gradient_norm) and np.isfinite(model.tolerance_scale)):
+            break
+        stalled = 0 if model.gradient_norm < 0.9 * best[1] else stalled + 1
+        if model.gradient_norm < best[1]:
+            best = (x, model.gradient_norm, model.tolerance_scale)
+        length = point_norm(x)
+        egrad = model.tolerance_scale - model.hessian_norm * max(length, 1.0)
+        roundoff = 1e-15 * (model.hessian_norm * length + egrad)
+        limit = 2 if model.gradient_norm <= 1e-10 * model.tolerance_scale else 4
+        if model.gradient_norm <= roundoff or stalled >= limit:
+            break
+        eta = _step(model, None, floor=1e-14)
+        norm = float(np.linalg.norm(eta))
+        if not np.isfinite(norm) or norm == 0.0:
+            break
+        if norm > radius:
+            eta *= radius / norm
+        candidate = manifold.retraction(x, model.basis.to_vector(eta))
+        rate = norm / previous
+        if 0.2 < rate < 0.95:
+            extrapolated = manifold.retraction(x, model.basis.to_vector(eta / (1.0 - rate)))
+            if problem.gradient_norm(extrapolated) < problem.gradient_norm(candidate):
+                candidate = extrapolated
+        x, previous = candidate, norm
+        if point_norm(x) > divergence or not np.isfinite(problem.cost(x)):
+            break
+    return best
+
+
+def _follow(
+    problem: Problem,
+    x: Any,
+    *,
+    target: int | None,
+    max_steps: int,
+    newton_steps: int,
+    radius: float,
+    dense_limit: int,
+    rtol_gradient: float,
+    divergence: float,
+) -> _RunResult:
+    """Eigenvector following toward index ``target`` (None: none), then Newton to round-off.
+
+    Returns the point with the smallest gradient norm met and whether it passes the
+    certificate's gradient test.
+    """
+    manifold = problem.manifold
+    best_x, best_norm, stalled = x, math.inf, 0
+    if target is not None:
+        for _ in range(max_steps):
+            model = _model(problem, x, dense_limit, target)
+            if not (np.isfinite(model.gradient_norm) and np.isfinite(model.tolerance_scale)):
+                break
+            stalled = 0 if model.gradient_norm < 0.9 * best_norm else stalled + 1
+            if model.gradient_norm < best_norm:
+                best_x, best_norm = x, model.gradient_norm
+            if stalled > _FOLLOW_PATIENCE:
+                x = best_x
+                break
+            # close to a critical point: Newton converges to it whatever its index
+            if model.gradient_norm <= 1e-4 * model.tolerance_scale:
+                break
+            eta = _step(model, target, floor=_EIGENVALUE_FLOOR)
+            norm = float(np.linalg.norm(eta))
+            if not np.isfinite(norm):
+                break
+            if norm > radius:
+                eta *= radius / norm
+            x = manifold.retraction(x, model.basis.to_vector(eta))
+            if point_norm(x) > divergence or not np.isfinite(problem.cost(x)):
+                break
+        else:
+            x = best_x  # the budget ran out: polish the best point met
+    point, gradient_norm, scale = _newton(
+        problem,
+        x,
+        newton_steps=newton_steps,
+        radius=radius,
+        dense_limit=dense_limit,
+        divergence=divergence,
+    )
+    return _RunResult(point, gradient_norm, gradient_norm <= rtol_gradient * scale)
+
+
+def _plateaus(gradient_norms: np.ndarray, limit: int = 3) -> list[int]:
+    """Interior iterates where the gradient norm has a strict local minimum (the smallest few)."""
+    g = np.asarray(gradient_norms, dtype=float)
+    if g.size < 3:
+        return []
+    interior = np.arange(1, g.size - 1)
+    minima = interior[(g[interior] < g[interior - 1]) & (g[interior] <= g[interior + 1])]
+    minima = minima[g[minima] < 0.5 * g[0]]
+    return sorted(minima[np.argsort(g[minima])][:limit].tolist())
+
+
+# --------------------------------------------------------------------------- merging
+class _Class:
+    def __init__(self, x: Any, gnorm: float, search: str):
+        self.point, self.gradient_norm = x, gnorm
+        self.members = [x]
+        self.found_by = {search: 1}
+
+    def add(self, x: Any, gnorm: float, search: str) -> None:
+        self.members.append(x)
+        self.found_by[search] = self.found_by.get(search, 0) + 1
+        if gnorm < self.gradient_norm:
+            self.point, self.gradient_norm = x, gnorm
+
+
+def _same(group: Any, x: Any, y: Any, tolerance: float, length: float) -> bool:
+    scale = max(point_norm(x), point_norm(y), length)
+    return group.distance(x, y) <= tolerance * scale
+
+
+def _copies(members: list[Any], tolerance: float, length: float) -> int:
+    plain = Identity()
+    distinct: list[Any] = []
+    for x in members:
+        if not any(_same(plain, x, y, tolerance, length) for y in distinct):
+            distinct.append(x)
+    return len(distinct)
+
+
+# --------------------------------------------------------------------------- census
+def _seed_sequence(seed: Seed) -> np.random.SeedSequence:
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, np.random.Generator):
+        return np.random.SeedSequence(int(seed.integers(2**63)))
+    if seed is None:
+        return np.random.SeedSequence()
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        if seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed}")
+        return np.random.SeedSequence(int(seed))
+    raise TypeError(
+        f"seed must be an int, a numpy.random.Generator, a SeedSequence or None, "
+        f"got {type(seed).__name__}"
+    )
+
+
+def _check_solvers(solvers: Any) -> tuple[str, ...]:
+    from manifoldscape.registry import solver_registry
+
+    if isinstance(solvers, str):
+        solvers = (solvers,)
+    if not isinstance(solvers, Sequence) or not all(isinstance(s, str) for s in solvers):
+        raise TypeError(f"solvers must be a sequence of registered solver names, got {solvers!r}")
+    for name in solvers:
+        solver_registry.get(name)  # ValueError listing the known solvers
+    return tuple(dict.fromkeys(solvers))
+
+
+def census(
+    problem: Problem,
+    starts: int = 200,
+    *,
+    seed: Seed = None,
+    solvers: Sequence[str] = ("trust-regions",),
+    saddle_search: bool = True,
+    maximize: bool | None = None,
+    trajectory_starts: bool = True,
+    tolerance: float | None = None,
+    solver_options: Mapping[str, Any] | None = None,
+    max_steps: int = 100,
+    newton_steps: int = 60,
+    dense_limit: int = 500,
+    max_matrix_free_index: int = 6,
+    rtol_gradient: float = 1e-6,
+    progress: bool = False,
+    callback: Callable[[int, int], Any] | None = None,
+) -> Census:
+    """Find the critical points of every index of ``problem`` and certify them (module docstring).
+
+    ``starts`` random starts, drawn from the children of ``SeedSequence(seed)``, go in turn to
+    the searches: minimizing with each of ``solvers`` (options ``solver_options``), maximizing
+    with them (``maximize``; default: on compact manifolds only, where −f is bounded below), and
+    eigenvector following toward each index 0, …, d (``saddle_search``; up to
+    ``max_matrix_free_index`` beyond ``dense_limit`` tangent dimensions).  ``max_steps`` bounds
+    each eigenvector-following run and ``newton_steps`` each Newton polish.  Points are one class
+    when their distance modulo the symmetry group is at most ``tolerance`` (default 1e-3)
+    relative to their norm; ``rtol_gradient`` is the certificate's relative gradient test.
+    ``progress`` shows a bar on standard error; ``callback(done, starts)`` is called after each
+    start.
+    """
+    wall = time.perf_counter()
+    if not isinstance(problem, Problem):
+        raise TypeError(
+            f"problem must be a manifoldscape Problem, got {type(problem).__name__}; build one "
+            "with make_problem(name, ...) or a factory of manifoldscape.problems"
+        )
+    starts = require_positive_int(starts, "starts")
+    max_steps = require_positive_int(max_steps, "max_steps")
+    newton_steps = require_positive_int(newton_steps, "newton_steps")
+    dense_limit = require_positive_int(dense_limit, "dense_limit")
+    max_matrix_free_index = require_positive_int(max_matrix_free_index, "max_matrix_free_index")
+    solver_names = _check_solvers(solvers)
+    for name, value in (("tolerance", tolerance), ("rtol_gradient", rtol_gradient)):
+        if value is not None and not (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1
+        ):
+            raise ValueError(f"{name} must be a number in (0, 1), got {value!r}")
+    tolerance = 1e-3 if tolerance is None else float(tolerance)
+    if solver_options is not None and not isinstance(solver_options, Mapping):
+        raise TypeError(f"solver_options must be a mapping, got {type(solver_options).__name__}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable as callback(done, starts), got {callback!r}")
+    options = dict(solver_options or {})
+    from manifoldscape.workflows import make_solver
+
+    configured = {name: make_solver(name, **options) for name in solver_names}
+    sequence = _seed_sequence(seed)
+    children = sequence.spawn(starts)
+    first = random_point(problem.manifold, np.random.default_rng(children[0]))
+    dim = tangent_basis(problem.manifold, first).dim
+    if maximize is None:
+        maximize = _is_compact(problem.manifold)
+    length = point_norm(problem.truth) if problem.truth is not None else point_norm(first)
+    length = max(length, 1e-300)
+
+    searches: list[tuple[str, Any]] = [(f"minimize ({s})", ("min", s)) for s in solver_names]
+    if maximize:
+        searches += [(f"maximize ({s})", ("max", s)) for s in solver_names]
+    if saddle_search:
+        top = dim if dim <= dense_limit else min(dim, max_matrix_free_index)
+        searches += [(f"index {k}", ("follow", k)) for k in range(top + 1)]
+    if not searches:
+        raise ValueError("nothing to search: give at least one solver or saddle_search=True")
+    negated = _negated(problem) if maximize else None
+    follow_options = {
+        "max_steps": max_steps,
+        "newton_steps": newton_steps,
+        "dense_limit": dense_limit,
+        "rtol_gradient": rtol_gradient,
+        "divergence": 1e6 * max(length, point_norm(first)),
+    }
+    radius = 0.25 * max(point_norm(first), length)
+
+    classes: list[_Class] = []
+    runs = unconverged = 0
+
+    def record(run: _RunResult, search: str) -> None:
+        nonlocal runs, unconverged
+        runs += 1
+        if not run.converged:
+            unconverged += 1
+            return
+        for cls in classes:
+            if _same(problem.symmetry, run.point, cls.point, tolerance, length):
+                cls.add(run.point, run.gradient_norm, search)
+                return
+        classes.append(_Class(run.point, run.gradient_norm, search))
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=starts, desc=f"census {problem.name}", file=sys.stderr, unit="start")
+    try:
+        for i, child in enumerate(children):
+            rng = np.random.default_rng(child)
+            x0 = first if i == 0 else random_point(problem.manifold, rng)
+            label, (kind, what) = searches[i % len(searches)]
+            if kind == "follow":
+                record(_follow(problem, x0, target=what, radius=radius, **follow_options), label)
+            else:
+                solved = configured[what].run(
+                    negated if kind == "max" else problem,
+                    x0=x0,
+                    keep_iterates=trajectory_starts,
+                    certify=False,
+                )
+                polish = {"target": None, "radius": radius, **follow_options}
+                record(_follow(problem, solved.point, **polish), label)
+                iterates = solved.history.iterates
+                if trajectory_starts and iterates:
+                    for j in _plateaus(solved.history.gradient_norm):
+                        record(_follow(problem, iterates[j], **polish), "trajectory")
+            if bar is not None:
+                bar.update(1)
+            if callback is not None:
+                callback(i + 1, starts)
+    finally:
+        if bar is not None:
+            bar.close()
+
+    found: list[CriticalClass] = []
+    for cls in classes:
+        certificate = certify(problem, cls.point, rtol_gradient=rtol_gradient)
+        count = len(cls.members)
+        if certificate.verdict is Verdict.NOT_CRITICAL:
+            unconverged += count
+            continue
+        distance = None if problem.truth is None else float(problem.distance_to_truth(cls.point))
+        found.append(
+            CriticalClass(
+                point=cls.point,
+                cost=float(certificate.cost),
+                index=int(certificate.index),
+                verdict=certificate.verdict,
+                count=count,
+                distance_to_truth=distance,
+                symmetry_dimension=int(certificate.symmetry_dimension),
+                gradient_norm=float(certificate.gradient_norm),
+                certificate=certificate,
+                copies=_copies(cls.members, tolerance, length),
+                found_by=dict(cls.found_by),
+            )
+        )
+    found.sort(key=lambda c: (c.index, c.cost))
+    result = Census(
+        problem=problem.name,
+        classes=tuple(found),
+        starts=starts,
+        runs=runs,
+        unconverged=unconverged,
+        time_s=time.perf_counter() - wall,
+        seed=int(sequence.entropy) if isinstance(sequence.entropy, int) else None,
+        searches=tuple(label for label, _ in searches),
+        tolerance=tolerance,
+        parameters=dict(problem.parameters),
+    )
+    logger.info(
+        "census of %s: %d classes from %d starts (%d runs, %d not converged)",
+        problem.name,
+        len(found),
+        starts,
+        runs,
+        unconverged,
+    )
+    return result

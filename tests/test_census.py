@@ -1,0 +1,258 @@
+"""The census: every critical point of known landscapes found, merged modulo symmetry, certified.
+
+The known answers are independent of the census: eigenvectors of A and their index i − 1 for the
+Rayleigh quotient (seed 001), the inverted-pair count for eigenspaces (seed 003 Fig. 4), the
+classes of seed 003 Appendix A for symmetric factorization, and the circle plus the maximizer at
+0 of phase retrieval with one unknown (seed 003 §2.1).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import json
+
+import autograd.numpy as anp
+import numpy as np
+import pytest
+from pymanopt.manifolds import Euclidean
+
+import manifoldscape as ms
+from manifoldscape.census import Census, CriticalClass, census
+from manifoldscape.cli import main
+from manifoldscape.problems import (
+    eigenspace,
+    phase_retrieval_one_unknown,
+    rayleigh,
+    symmetric_factorization,
+)
+from manifoldscape.problems.low_rank import symmetric_factorization_critical_points
+
+HAS_PLOTS = importlib.util.find_spec("manifoldscape.plots") is not None
+
+
+def _eigenvector_index(problem, x):
+    """The i with x = ±v_i, checked: x must be a unit eigenvector of A (residual at round-off)."""
+    a = problem.objective.a
+    rayleigh_value = x @ a @ x
+    assert np.linalg.norm(a @ x - rayleigh_value * x) < 1e-12
+    overlaps = np.abs(problem.objective.eigenvectors.T @ x)
+    i = int(np.argmax(overlaps))
+    assert overlaps[i] == pytest.approx(1.0, abs=1e-12)
+    return i
+
+
+# --------------------------------------------------------------------------- acceptance
+@pytest.mark.parametrize("spectrum", ["linear", "random"])
+def test_rayleigh_n8_all_16_critical_points_with_index_i_minus_1(spectrum):
+    problem = rayleigh(n=8, spectrum=spectrum, seed=3)
+    lam = problem.objective.eigenvalues
+    result = census(problem, starts=60, seed=0)
+    assert len(result.classes) == 8  # nothing else is reported as critical
+    found = []
+    for c in result.classes:
+        i = _eigenvector_index(problem, c.point)
+        found.append(i)
+        assert c.index == i  # v_{i+1} in 1-based numbering: index i
+        assert c.cost == pytest.approx(-lam[i], abs=1e-12)
+        assert c.copies == 2  # both +v_i and −v_i were reached: 16 points
+        expected = (
+            ms.Verdict.LOCAL_MINIMIZER
+            if i == 0
+            else ms.Verdict.LOCAL_MAXIMIZER
+            if i == 7
+            else ms.Verdict.STRICT_SADDLE
+        )
+        assert c.verdict is expected
+        assert c.symmetry_dimension == 0
+        assert c.gradient_norm < 1e-13
+    assert found == list(range(8))
+    assert result.minimizers[0].distance_to_truth < 1e-12
+    assert result.unconverged == 0
+
+
+def test_eigenspace_grassmann_n6_p2_all_15_subspaces():
+    n, p = 6, 2
+    problem = eigenspace(n=n, p=p, manifold="grassmann", spectrum="random", seed=4)
+    lam, q = problem.objective.eigenvalues, problem.objective.eigenvectors
+    result = census(problem, starts=130, seed=0)
+    subsets = {}
+    for c in result.classes:
+        weights = np.linalg.norm(c.point.T @ q, axis=0)  # ‖Xᵀ v_j‖: 1 inside the span, 0 outside
+        subset = tuple(int(j) for j in np.flatnonzero(weights > 0.5))
+        assert len(subset) == p
+        np.testing.assert_allclose(np.sort(weights), [0] * (n - p) + [1] * p, atol=1e-10)
+        expected = sum(1 for i in subset for j in range(n) if j not in subset and lam[j] > lam[i])
+        assert c.index == expected, (subset, c.certificate)
+        assert c.cost == pytest.approx(-0.5 * sum(lam[list(subset)]), abs=1e-12)
+        subsets[subset] = c
+    assert set(subsets) == set(itertools.combinations(range(n), p))
+    assert len(result.classes) == 15
+
+
+def test_symmetric_factorization_rank2_appendix_a_classes():
+    problem = symmetric_factorization(n=6, r=2, seed=0)  # Y = X* of rank 2
+    expected = symmetric_factorization_critical_points(problem)
+    assert len(expected) == 4  # S = {1, 2}, {1}, {2}, ∅
+    result = census(problem, starts=60, seed=0)
+    assert len(result.classes) == len(expected)
+    values, vectors = np.linalg.eigh(problem.objective.y)
+    values, vectors = values[::-1], vectors[:, ::-1]
+    for e in expected:
+        matches = [
+            c
+            for c in result.classes
+            # zero columns along null eigenvectors are quartic directions: located to ε^(1/3)
+            if problem.symmetry.distance(c.point, e.point) <= 1e-4 * max(np.linalg.norm(e.point), 1)
+        ]
+        assert len(matches) == 1, e.selected
+        c = matches[0]
+        assert c.verdict is e.expected_verdict, (e.selected, c.certificate)
+        assert c.index == e.expected_index
+        # the O(r) orbit's zero eigenvalues are symmetry, the rest of the zeros are degeneracy
+        assert c.symmetry_dimension == e.orbit_dimension
+        assert c.certificate.null_dimension == e.expected_null
+        assert c.cost == pytest.approx(e.cost, abs=1e-12)
+        if e.selected == (0, 1):
+            assert c.verdict is ms.Verdict.LOCAL_MINIMIZER and c.distance_to_truth < 1e-10
+            continue
+        # negative curvature −λ_i toward a neglected leading eigenvector ξ_i (eq. A.6): move a
+        # zero column of U (a right null vector w of U) toward ξ_i
+        assert c.verdict is not ms.Verdict.LOCAL_MINIMIZER
+        u = c.point
+        w = np.linalg.svd(u)[2][-1]
+        assert np.linalg.norm(u @ w) < 1e-6
+        for i in (0, 1):
+            if i in e.selected:
+                continue
+            direction = np.outer(vectors[:, i], w)
+            curvature = np.sum(direction * problem.riemannian_hessian(u, direction))
+            assert curvature == pytest.approx(-values[i], abs=1e-6)
+    # only the top eigenvectors give minimizers (slogan I)
+    assert len(result.minimizers) == 1
+    # U = 0 has no positive curvature: reported as degenerate, not hidden
+    assert [c.index for c in result.degenerate] == [4]
+    assert "degenerate" in result.table()
+
+
+def test_phase_retrieval_one_unknown_circle_and_maximizer_at_zero():
+    problem = phase_retrieval_one_unknown(seed=0)
+    result = census(problem, starts=24, seed=0)
+    assert len(result.classes) == 2
+    circle, top = result.classes
+    assert circle.verdict is ms.Verdict.LOCAL_MINIMIZER
+    assert circle.symmetry_dimension == 1  # the phase
+    assert circle.distance_to_truth < 1e-10
+    assert abs(abs(circle.point[0]) - abs(problem.truth[0])) < 1e-12
+    assert circle.copies > 1  # several points of the circle, one class modulo phase
+    assert top.verdict is ms.Verdict.LOCAL_MAXIMIZER and top.index == 2
+    assert abs(top.point[0]) < 1e-10
+
+
+# --------------------------------------------------------------------------- behaviour
+def test_same_seed_same_census_and_json_shape():
+    problem = rayleigh(n=5, seed=1)
+    first = census(problem, starts=14, seed=7)
+    second = census(problem, starts=14, seed=7)
+    assert first.table().splitlines()[:-1] == second.table().splitlines()[:-1]
+    a, b = first.to_json(), second.to_json()
+    a.pop("time_s"), b.pop("time_s")
+    assert a == b
+    data = json.loads(json.dumps(first.to_json(), allow_nan=False))
+    assert data["starts"] == 14 and data["seed"] == 7
+    assert len(data["critical_points"]) == 5
+    for item in data["critical_points"]:
+        assert {"cost", "index", "verdict", "count", "distance_to_truth"} <= set(item)
+        assert {"symmetry_dimension", "gradient_norm"} <= set(item)
+    assert (
+        sum(item["count"] for item in data["critical_points"]) + data["unconverged"]
+        == (data["runs"])
+    )
+    assert isinstance(first, Census) and isinstance(first.classes[0], CriticalClass)
+    assert [c.index for c in first.classes] == sorted(c.index for c in first.classes)
+
+
+def test_points_that_do_not_converge_are_counted_not_reported():
+    # f(x) = exp(x₁) + x₂ on R²: the gradient (exp(x₁), 1) never vanishes
+    problem = ms.Problem.from_autograd(Euclidean(2), lambda x: anp.exp(x[0]) + x[1])
+    result = census(
+        problem,
+        starts=4,
+        seed=0,
+        max_steps=10,
+        newton_steps=5,
+        solver_options={"max_iterations": 5},
+    )
+    assert result.classes == ()
+    assert result.unconverged == result.runs >= 4
+    assert "0 class(es)" in result.table()
+
+
+def test_census_refuses_bad_input():
+    problem = rayleigh(n=4, seed=0)
+    with pytest.raises(ValueError, match="starts must be at least 1"):
+        census(problem, starts=0)
+    with pytest.raises(TypeError, match="problem must be a manifoldscape Problem"):
+        census("rayleigh")
+    with pytest.raises(ValueError, match="unknown solver 'nope'"):
+        census(problem, solvers=("nope",))
+    with pytest.raises(ValueError, match=r"tolerance must be a number in \(0, 1\)"):
+        census(problem, tolerance=2.0)
+    with pytest.raises(TypeError, match="unknown option"):
+        census(problem, starts=2, solver_options={"bogus": 1})
+    with pytest.raises(ValueError, match="nothing to search"):
+        census(problem, solvers=(), saddle_search=False)
+
+
+# --------------------------------------------------------------------------- CLI and plot
+def test_cli_census_json_and_table(capsys):
+    status = main(["census", "rayleigh", "--param", "n=5", "--starts", "14", "--json",
+                   "--no-progress"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert captured.err == ""
+    data = json.loads(captured.out)
+    assert [p["index"] for p in data["critical_points"]] == [0, 1, 2, 3, 4]
+    assert data["census_seed"] == 1 and data["parameters"]["n"] == 5
+    # the same instance and starts in Python give the same classes
+    again = census(ms.make_problem("rayleigh", n=5, seed=0), starts=14, seed=1)
+    assert [p["count"] for p in data["critical_points"]] == [c.count for c in again.classes]
+    status = main(["census", "rayleigh", "--param", "n=4", "--starts", "8"])
+    captured = capsys.readouterr()
+    assert status == 0
+    assert "local_minimizer" in captured.out and "local_maximizer" in captured.out
+    assert "census rayleigh" in captured.err  # the progress bar
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["census", "no-such-problem"], "unknown problem 'no-such-problem'"),
+        (["census", "rayleigh", "--starts", "0"], "--starts: expected a positive integer"),
+        (["census", "rayleigh", "--solver", "nope"], "unknown solver 'nope'"),
+        (["plot", "morse", "rayleigh", "--output", "x.pdf"], "--output must end in .png or .svg"),
+    ],
+)
+def test_cli_census_errors_are_one_line(capsys, argv, message):
+    status = main(argv)
+    err = capsys.readouterr().err
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1 and message in err
+
+
+@pytest.mark.skipif(not HAS_PLOTS, reason="manifoldscape.plots is not there yet")
+def test_morse_diagram_from_census_and_cli(tmp_path, capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    result = census(rayleigh(n=4, seed=0), starts=8, seed=0)
+    figure = result.plot()
+    figure = figure if hasattr(figure, "savefig") else figure.figure
+    plt.close(figure)
+    output = tmp_path / "morse.png"
+    status = main(["plot", "morse", "rayleigh", "--param", "n=4", "--starts", "8",
+                   "--no-progress", "--output", str(output)])  # fmt: skip
+    assert status == 0, capsys.readouterr().err
+    assert output.stat().st_size > 1000
