@@ -12,8 +12,11 @@ if __name__ != "manifoldscape.solvers":  # pragma: no cover - guard against a st
     )
 
 from manifoldscape.registry import solver_registry
+from manifoldscape.solvers.arc import AdaptiveCubicRegularization
 from manifoldscape.solvers.deflation import DeflationResult, RestrictedObjective, deflate
 from manifoldscape.solvers.gradient_descent import GradientDescent
+from manifoldscape.solvers.lbfgs import RiemannianLBFGS
+from manifoldscape.solvers.perturbed_gradient import PerturbedGradientDescent
 from manifoldscape.solvers.power_iteration import FixedPointIteration
 from manifoldscape.solvers.pymanopt_wrappers import (
     PymanoptConjugateGradient,
@@ -63,15 +66,37 @@ solver_registry.register(
     "fixed-point / power iteration x ← P(−∇f(x)) on sphere, Stiefel, SO(n) (MSP for −ℓ4)",
 )
 
+solver_registry.register(
+    "perturbed-gradient-descent",
+    PerturbedGradientDescent.factory(),
+    "Riemannian gradient descent with random tangent-ball perturbations at small gradients "
+    "(Jin et al. 2017; Criscitiello–Boumal 2019): escapes strict saddles",
+)
+solver_registry.register(
+    "arc",
+    AdaptiveCubicRegularization.factory(),
+    "Riemannian adaptive regularization with cubics, Lanczos subproblem solver "
+    "(Agarwal–Boumal–Bullins–Cartis 2021): second-order critical points",
+)
+solver_registry.register(
+    "lbfgs",
+    RiemannianLBFGS.factory(),
+    "Riemannian limited-memory BFGS with vector transport and Armijo backtracking "
+    "(Huang–Gallivan–Absil 2015)",
+)
+
 __all__ = [
+    "AdaptiveCubicRegularization",
     "DeflationResult",
     "FixedPointIteration",
     "GradientDescent",
     "InnerStop",
+    "PerturbedGradientDescent",
     "PymanoptConjugateGradient",
     "PymanoptSteepestDescent",
     "PymanoptTrustRegions",
     "RestrictedObjective",
+    "RiemannianLBFGS",
     "RiemannianSubgradient",
     "TruncatedConjugateGradient",
     "TrustRegions",
