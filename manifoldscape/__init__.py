@@ -14,6 +14,8 @@ from manifoldscape.certificate import Certificate, Verdict, certify
 from manifoldscape.problem import Objective, Problem
 from manifoldscape.registry import problem_registry, solver_registry
 from manifoldscape.result import EvaluationCounts, History, Result, StopReason
+from manifoldscape.store import open_store
+from manifoldscape.sweep import SweepResult, sweep
 from manifoldscape.workflows import make_problem, make_solver, solve
 
 __version__ = "0.1.0"
@@ -27,15 +29,18 @@ __all__ = [
     "Problem",
     "Result",
     "StopReason",
+    "SweepResult",
     "Verdict",
     "__version__",
     "census",
     "certify",
     "make_problem",
     "make_solver",
+    "open_store",
     "problem_registry",
     "solve",
     "solver_registry",
+    "sweep",
     "symmetry",
     "testing",
 ]
