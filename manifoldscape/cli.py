@@ -663,6 +663,16 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``manifoldscape`` command."""
     parser = _Parser(
@@ -750,6 +760,8 @@ def build_parser() -> argparse.ArgumentParser:
         certificate_json=_certificate_json,
         load_point=_load_point,
         non_negative_int=_non_negative_int,
+        positive_int=_positive_int,
+        one_line=_one_line,
         UsageError=UsageError,
     )
     for module in _command_modules():

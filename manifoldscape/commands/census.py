@@ -25,24 +25,10 @@ from typing import Any
 DEFAULT_STARTS = 200
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def _add_census_arguments(sub: argparse.ArgumentParser, shared: Any) -> None:
     sub.add_argument(
         "--starts",
-        type=_positive_int,
+        type=shared.positive_int,
         default=DEFAULT_STARTS,
         metavar="N",
         help=f"number of random starts (default {DEFAULT_STARTS})",
@@ -74,7 +60,7 @@ def _run_census(args: argparse.Namespace, shared: Any) -> tuple[Any, dict[str, A
         try:
             solver_registry.get(name)
         except ValueError as exc:
-            raise shared.UsageError(_one_line(exc)) from exc
+            raise shared.UsageError(shared.one_line(exc)) from exc
     census_seed = args.seed + 1 if args.census_seed is None else args.census_seed
     try:
         result = census(
@@ -85,7 +71,7 @@ def _run_census(args: argparse.Namespace, shared: Any) -> tuple[Any, dict[str, A
             progress=not args.no_progress,
         )
     except (ValueError, TypeError) as exc:
-        raise shared.UsageError(f"census of {args.name!r}: {_one_line(exc)}") from exc
+        raise shared.UsageError(f"census of {args.name!r}: {shared.one_line(exc)}") from exc
     return result, parameters, census_seed
 
 
@@ -124,7 +110,9 @@ def _command_morse(args: argparse.Namespace, shared: Any) -> int:
     try:
         from manifoldscape.plots import morse_diagram
     except ImportError as exc:
-        raise shared.UsageError(f"the Morse diagram needs matplotlib: {_one_line(exc)}") from exc
+        raise shared.UsageError(
+            f"the Morse diagram needs matplotlib: {shared.one_line(exc)}"
+        ) from exc
     result, _, _ = _run_census(args, shared)
     drawn = morse_diagram(result)
     figure = drawn if hasattr(drawn, "savefig") else drawn.figure

@@ -48,16 +48,6 @@ def _output_path(text: str, shared: Any) -> Path:
     return path
 
 
-def _positive(shared: Any) -> Any:
-    def parse(text: str) -> int:
-        value = shared.non_negative_int(text)
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-        return value
-
-    return parse
-
-
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -238,7 +228,7 @@ def add_command(commands: Any, plot_kinds: Any, shared: Any) -> None:
         _run_sphere,
     )
     sphere.add_argument(
-        "--resolution", type=_positive(shared), default=90, help="latitude cells (default 90)"
+        "--resolution", type=shared.positive_int, default=90, help="latitude cells (default 90)"
     )
     sphere.add_argument(
         "--starts",
@@ -269,7 +259,7 @@ def add_command(commands: Any, plot_kinds: Any, shared: Any) -> None:
         "--radius", type=_positive_float, default=None, help="half-width of the slice"
     )
     slicing.add_argument(
-        "--resolution", type=_positive(shared), default=61, help="grid points per axis (61)"
+        "--resolution", type=shared.positive_int, default=61, help="grid points per axis (61)"
     )
     slicing.add_argument(
         "--mapping",
@@ -282,7 +272,7 @@ def add_command(commands: Any, plot_kinds: Any, shared: Any) -> None:
     profile.add_argument("--from", dest="start", required=True, metavar="FILE", help="x")
     profile.add_argument("--to", dest="end", required=True, metavar="FILE", help="y")
     profile.add_argument(
-        "--samples", type=_positive(shared), default=201, help="points on the path (201)"
+        "--samples", type=shared.positive_int, default=201, help="points on the path (201)"
     )
     profile.add_argument(
         "--align", action="store_true", help="replace y by its symmetric copy closest to x"

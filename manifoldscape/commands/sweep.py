@@ -41,7 +41,9 @@ def add_command(commands: Any, plot_kinds: Any, shared: Any) -> None:
         metavar="KEY=V1,V2,...",
         help="a grid axis (repeatable); values may be expressions like 1.5*n",
     )
-    parser.add_argument("--trials", type=_positive_int, default=20, help="trials per grid point")
+    parser.add_argument(
+        "--trials", type=shared.positive_int, default=20, help="trials per grid point"
+    )
     parser.add_argument("--db", metavar="FILE", help="the SQLite file of the trials")
     parser.add_argument("--solver", default="trust-regions", metavar="NAME")
     parser.add_argument("--option", action="append", metavar="KEY=VALUE", help="a solver option")
@@ -87,16 +89,6 @@ def add_command(commands: Any, plot_kinds: Any, shared: Any) -> None:
         help="a labelled vertical line at x = X (repeatable), e.g. 'm=2n-1=1.97'",
     )
     plot.set_defaults(run=lambda args: _plot(args, shared))
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def _parse_grid(items: list[str] | None, shared: Any) -> dict[str, list[str]]:
