@@ -636,7 +636,7 @@ class OrthogonalDictionaryObjective(Objective):
 
 def dictionary_learning_orthogonal(
     n: int = 6,
-    p: int = 300,
+    p: int = 5000,
     *,
     theta: float = 0.3,
     coefficients: str = "bernoulli_gaussian",
@@ -651,6 +651,12 @@ def dictionary_learning_orthogonal(
     ``Stiefel(n, n)`` = O(n).  Y = A₀X₀ with A₀ Haar-orthogonal (or a given orthogonal ``A``) and
     X₀ Bernoulli(θ)–Gaussian (or one-sparse, or a given ``X``); ``Y`` alone is user data without
     truth.  The truth is A₀ᵀ (then A Y = X₀), modulo signed permutations of the rows.
+
+    At finite p the maximizer of the empirical objective is not A₀ᵀ itself but near it (the
+    truth is exactly critical only for one-sparse codes): at n = 6, θ = 0.3 the relative distance
+    modulo SP(n) of the solution found is ≈ 0.18 at p = 300, 0.06 at p = 1000 and 0.02 at
+    p = 5000 (the default).  A point counts as recovered within 5e-2 of the truth; the measure of
+    Zhai et al., |1 − ‖A A₀‖₄⁴/n|, is ``orthogonal_dictionary_gap``.
     """
     rng = as_generator(seed)
     theta = _check_theta(theta)
@@ -702,7 +708,7 @@ def dictionary_learning_orthogonal(
             "coefficients": coefficients if a0 is not None else "user",
         },
         seed=seed_as_int(seed),
-        recovery_tolerance=1e-2,
+        recovery_tolerance=5e-2,
     )
 
 
