@@ -2,11 +2,12 @@
 
 The instance ``rayleigh(n=20, seed=0)`` (eigenvalues equispaced in [−1, 1], seed 001) has 40
 critical points, 20 classes modulo sign, ±v_i of index i − 1.  For each ``starts`` in
-``--starts`` and each census seed in ``--seeds``, run ``census(problem, starts, seed=s)`` and
-check, independently of the census, that every class is a unit eigenvector (residual at
-round-off) with index i − 1 and that both signs were reached (``copies == 2``).  Reported: the
-median time, how many of the seeds found all 40 points, and the smallest ``starts`` at which
-every seed did.
+``--starts``, each census seed in ``--seeds`` and the census with and without its explore phase
+(``explore=True``, the default: mode following outward from the classes found), run
+``census(problem, starts, seed=s, explore=...)`` and check, independently of the census, that
+every class is a unit eigenvector (residual at round-off) with index i − 1 and that both signs
+were reached (``copies == 2``).  Reported: the median number of runs and time, how many of the
+seeds found all 40 points, and per variant the smallest ``starts`` at which every seed did.
 
 There is no census in pymanopt to compare with; the reference line is what plain numpy does
 with the structure the census does not use, ``numpy.linalg.eigh`` of A (all eigenvectors at
@@ -14,7 +15,7 @@ once), and pymanopt's ``TrustRegions`` (one minimizer per run) for the cost of a
 
 BLAS runs on one thread (set below before numpy is imported).  Not a test: run it by hand,
 
-    python benchmarks/bench_census.py --starts 22 44 66 88 132 --seeds 0 1 2 3 4
+    python benchmarks/bench_census.py --starts 1 2 5 22 44 88 132 176 --seeds 0 1 2 3 4
 """
 
 from __future__ import annotations
@@ -55,33 +56,44 @@ def main() -> None:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20)
-    parser.add_argument("--starts", type=int, nargs="+", default=[22, 44, 66, 88, 132, 176])
+    parser.add_argument(
+        "--starts", type=int, nargs="+", default=[1, 2, 5, 11, 22, 44, 88, 132, 176]
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     args = parser.parse_args()
     problem = rayleigh(n=args.n, seed=0)
     print(f"census of rayleigh(n={args.n}, seed=0): {2 * args.n} critical points expected")
-    print(f"{'starts':>6}  {'runs':>5}  {'median time':>11}  {'all found':>9}  classes (per seed)")
-    smallest = None
-    for starts in args.starts:
-        times, found, classes, runs = [], 0, [], []
-        for seed in args.seeds:
-            t = time.perf_counter()
-            result = census(problem, starts, seed=seed)
-            times.append(time.perf_counter() - t)
-            found += all_found(problem, result)
-            classes.append(len(result.classes))
-            runs.append(result.runs)
+    summary = []
+    for explore in (False, True):
+        print(f"explore={explore}")
         print(
-            f"{starts:>6}  {statistics.median(runs):>5.0f}  {statistics.median(times):>9.2f} s"
-            f"  {found:>4}/{len(args.seeds):<4}  {classes}"
+            f"{'starts':>6}  {'runs':>5}  {'median time':>11}  {'all found':>9}  classes (per seed)"
         )
-        if smallest is None and found == len(args.seeds):
-            smallest = (starts, statistics.median(times))
-    if smallest is None:
-        print("no starts value found all critical points for every seed")
-    else:
-        print(f"smallest starts finding all {2 * args.n} points for every seed: {smallest[0]} "
-              f"(median {smallest[1]:.2f} s)")  # fmt: skip
+        smallest = None
+        for starts in args.starts:
+            times, found, classes, runs = [], 0, [], []
+            for seed in args.seeds:
+                t = time.perf_counter()
+                result = census(problem, starts, seed=seed, explore=explore)
+                times.append(time.perf_counter() - t)
+                found += all_found(problem, result)
+                classes.append(len(result.classes))
+                runs.append(result.runs)
+            print(
+                f"{starts:>6}  {statistics.median(runs):>5.0f}  "
+                f"{statistics.median(times):>9.2f} s  {found:>4}/{len(args.seeds):<4}  {classes}"
+            )
+            if smallest is None and found == len(args.seeds):
+                smallest = (starts, statistics.median(times), statistics.median(runs))
+        summary.append((explore, smallest))
+    for explore, smallest in summary:
+        if smallest is None:
+            print(f"explore={explore}: no starts value found all points for every seed")
+        else:
+            print(
+                f"explore={explore}: smallest starts finding all {2 * args.n} points for every "
+                f"seed: {smallest[0]} (median {smallest[2]:.0f} runs, {smallest[1]:.2f} s)"
+            )
 
     # references
     a = problem.objective.a

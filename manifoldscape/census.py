@@ -31,6 +31,25 @@ for the same seed) goes to one search, in turn:
   self-adjointness of the Hessian, Boumal, Prop. 5.15 and §5.5), so every critical point is a
   global minimizer of it.
 
+Then the **explore phase** (``explore=True``, the default) walks outward from the classes found,
+lowest cost first, by mode following (Cerjan and Miller, J. Chem. Phys. 75, 2800, 1981; Wales,
+*Energy Landscapes*, Cambridge 2003, §6.2).  At a class representative x of index k, with the
+Hessian eigenpairs (λ_j, v_j) off the symmetry orbit (orbit directions are skipped: they stay in
+the class) and N the k negative-curvature modes, each mode is followed from both displaced points
+R_x(±ε v_j) by the step above with the ascent directions
+N ∪ {v_j} when λ_j ≥ 0 (uphill, toward index k + 1) and N ∖ {v_j} when λ_j < 0 (downhill,
+toward index k − 1); along the way the ascent directions are the eigenvectors that overlap most
+with those followed at the previous step.  The aim is the neighbours of x in the Morse–Smale
+complex of f, the critical points joined to x by gradient flow lines (Banyaga and Hurtubise,
+*Lectures on Morse Homology*, Kluwer 2004), and — the slogan of seed 003 §1 that there is
+negative curvature in directions that break symmetry — the saddles next to a minimizer sit along
+its softest modes, where random starts rarely land: the small basins of eigenvector following.
+Every new class is explored in turn until none is left or ``explore_runs`` displaced runs were
+made.  One representative per class suffices: for a finite group G (``Sign``,
+``SignedPermutation``) the runs from g·x are the images under g of those from x, ending in the
+same classes, and a continuous group's orbit directions are skipped.  The phase has no randomness
+(ε = 0.05 ℓ, modes softest first), so the census stays a function of the seed.
+
 Every search ends with **Riemannian Newton** steps, Hess f(x)[η] = −grad f(x), solved in tangent
 coordinates (dense eigen-decomposition up to ``dense_limit`` tangent dimensions, MINRES on the
 matrix-free indefinite Hessian beyond), until ‖grad f‖ stops decreasing at round-off.  A point is
@@ -80,6 +99,10 @@ __all__ = ["Census", "CriticalClass", "census"]
 _EIGENVALUE_FLOOR = 1e-8
 #: eigenvector following gives up after this many steps without lowering ‖grad f‖ by 10 %
 _FOLLOW_PATIENCE = 20
+#: explore phase: displacement ε along a Hessian eigenvector, relative to the problem's length
+_EXPLORE_DISPLACEMENT = 0.05
+#: explore phase: mode-following steps before a small gradient hands the point to Newton
+_EXPLORE_ESCAPE = 5
 
 
 # --------------------------------------------------------------------------- results
@@ -133,7 +156,8 @@ class Census:
     """The critical points a census found, one ``CriticalClass`` per class modulo symmetry.
 
     ``classes`` are sorted by (index, cost).  ``starts`` random starts fed ``runs`` searches
-    (a descent trajectory adds runs), ``unconverged`` of which ended at no critical point.
+    (a descent trajectory adds runs, and ``explore_runs`` of them are the explore phase's
+    displaced runs), ``unconverged`` of which ended at no critical point.
     """
 
     problem: str
@@ -146,6 +170,7 @@ class Census:
     searches: tuple[str, ...]
     tolerance: float
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    explore_runs: int = 0
 
     @property
     def minimizers(self) -> tuple[CriticalClass, ...]:
@@ -188,7 +213,8 @@ class Census:
                 lines.append("  ".join("-" * w for w in widths))
         lines.append(
             f"{len(self.classes)} class(es) of critical points modulo symmetry from "
-            f"{self.starts} starts ({self.runs} runs, {self.unconverged} not converged) "
+            f"{self.starts} starts ({self.runs} runs of which {self.explore_runs} explore, "
+            f"{self.unconverged} not converged) "
             f"in {self.time_s:.2f} s"
         )
         degenerate = self.degenerate
@@ -210,6 +236,7 @@ class Census:
             "starts": int(self.starts),
             "runs": int(self.runs),
             "unconverged": int(self.unconverged),
+            "explore_runs": int(self.explore_runs),
             "time_s": float(self.time_s),
             "searches": list(self.searches),
             "tolerance": float(self.tolerance),
@@ -330,31 +357,36 @@ def _model(problem: Problem, x: Any, dense_limit: int, k_lowest: int) -> _Model:
     return model
 
 
-def _step(model: _Model, target: int | None, floor: float) -> np.ndarray:
+def _step(
+    model: _Model, target: int | None, floor: float, ascend: np.ndarray | None = None
+) -> np.ndarray:
     """The eigenvector-following step toward index ``target``, or the Newton step (None).
 
     Dense: η = −Σ σ_i g_i / max(|λ_i|, δ) q_i (module docstring), with σ_i = sign(λ_i) for
     Newton.  Matrix-free: Newton by MINRES on H η = −g; toward index k, MINRES on the operator
     H − 2 Q_k Λ_k Q_kᵀ (the k lowest eigenvalues reflected) with right-hand side
-    −(I − 2 Q_k Q_kᵀ) g.
+    −(I − 2 Q_k Q_kᵀ) g.  ``ascend`` (positions in ``model.eigenvalues``) replaces "the k lowest"
+    by a chosen set of modes: the mode following of the explore phase.
     """
     g = model.gradient
     floor = floor * max(model.hessian_norm, 1e-300)
+    if ascend is None and target is not None:
+        ascend = np.arange(target)
     if model.operator is None:
         lam, q = model.eigenvalues, model.eigenvectors
         gq = q.T @ g
-        if target is None:
+        if ascend is None:
             scaled = gq / np.where(lam >= 0, np.maximum(lam, floor), np.minimum(lam, -floor))
         else:
             sigma = np.ones_like(lam)
-            sigma[:target] = -1.0
+            sigma[ascend] = -1.0
             scaled = sigma * gq / np.maximum(np.abs(lam), floor)
         return -(q @ scaled)
     d = g.size
-    if target is None or target == 0 or model.eigenvalues is None:
+    if ascend is None or len(ascend) == 0 or model.eigenvalues is None:
         operator, rhs = model.operator, -g
     else:
-        lam, q = model.eigenvalues[:target], model.eigenvectors[:, :target]
+        lam, q = model.eigenvalues[ascend], model.eigenvectors[:, ascend]
 
         def matvec(c: np.ndarray) -> np.ndarray:
             c = np.asarray(c).reshape(-1)
@@ -389,16 +421,18 @@ def _newton(
     only linearly (for a gradient that is homogeneous of degree p along the null directions,
     at the rate (p − 1)/p); when successive steps shrink at a steady rate ρ the Aitken-extrapolated
     step η/(1 − ρ) is tried as well and kept if it lowers ‖grad f‖, which lands such a point at
-    round-off instead of a few digits away.
+    round-off instead of a few digits away; while the steps keep shrinking (ρ < 0.9) the
+    iteration is not stalled even if ‖grad f‖ is not monotone.
     """
     manifold = problem.manifold
     best = (x, math.inf, 0.0)
-    stalled, previous = 0, math.nan
+    stalled, previous, shrinking = 0, math.nan, False
     for _ in range(newton_steps + 1):
         model = _model(problem, x, dense_limit, 0)
         if not (np.isfinite(model.gradient_norm) and np.isfinite(model.tolerance_scale)):
             break
-        stalled = 0 if model.gradient_norm < 0.9 * best[1] else stalled + 1
+        progress = model.gradient_norm < 0.9 * best[1] or shrinking
+        stalled = 0 if progress else stalled + 1
         if model.gradient_norm < best[1]:
             best = (x, model.gradient_norm, model.tolerance_scale)
         length = point_norm(x)
@@ -415,6 +449,9 @@ def _newton(
             eta *= radius / norm
         candidate = manifold.retraction(x, model.basis.to_vector(eta))
         rate = norm / previous
+        # steps shrinking at a steady rate: converging linearly to a degenerate point, where
+        # ‖grad f‖ need not decrease monotonically — not a stall
+        shrinking = rate < 0.9
         if 0.2 < rate < 0.95:
             extrapolated = manifold.retraction(x, model.basis.to_vector(eta / (1.0 - rate)))
             if problem.gradient_norm(extrapolated) < problem.gradient_norm(candidate):
@@ -436,17 +473,23 @@ def _follow(
     dense_limit: int,
     rtol_gradient: float,
     divergence: float,
+    modes: list[Any] | None = None,
 ) -> _RunResult:
     """Eigenvector following toward index ``target`` (None: none), then Newton to round-off.
 
-    Returns the point with the smallest gradient norm met and whether it passes the
-    certificate's gradient test.
+    With ``modes`` (tangent vectors at x), mode following instead: at each step the ascent
+    directions are the ``len(modes)`` Hessian eigenvectors that overlap most with the modes
+    followed so far (projected onto the current tangent space), which then become the modes
+    (Cerjan and Miller 1981; Wales, *Energy Landscapes*, §6.2).  Returns the point with the
+    smallest gradient norm met and whether it passes the certificate's gradient test.
     """
     manifold = problem.manifold
     best_x, best_norm, stalled = x, math.inf, 0
+    if modes is not None:
+        target = len(modes)
     if target is not None:
-        for _ in range(max_steps):
-            model = _model(problem, x, dense_limit, target)
+        for step in range(max_steps):
+            model = _model(problem, x, dense_limit, target + (2 if modes else 0))
             if not (np.isfinite(model.gradient_norm) and np.isfinite(model.tolerance_scale)):
                 break
             stalled = 0 if model.gradient_norm < 0.9 * best_norm else stalled + 1
@@ -455,10 +498,17 @@ def _follow(
             if stalled > _FOLLOW_PATIENCE:
                 x = best_x
                 break
-            # close to a critical point: Newton converges to it whatever its index
-            if model.gradient_norm <= 1e-4 * model.tolerance_scale:
+            # close to a critical point: Newton converges to it whatever its index (a mode
+            # followed from a small displacement first gets away from where it started)
+            if model.gradient_norm <= 1e-4 * model.tolerance_scale and (
+                modes is None or step >= _EXPLORE_ESCAPE
+            ):
                 break
-            eta = _step(model, target, floor=_EIGENVALUE_FLOOR)
+            ascend = None
+            if modes:
+                ascend = _tracked(manifold, x, model, modes)
+                modes = [model.basis.to_vector(model.eigenvectors[:, i]) for i in ascend]
+            eta = _step(model, target, floor=_EIGENVALUE_FLOOR, ascend=ascend)
             norm = float(np.linalg.norm(eta))
             if not np.isfinite(norm):
                 break
@@ -478,6 +528,79 @@ def _follow(
         divergence=divergence,
     )
     return _RunResult(point, gradient_norm, gradient_norm <= rtol_gradient * scale)
+
+
+def _tracked(manifold: Any, x: Any, model: _Model, modes: list[Any]) -> np.ndarray:
+    """Positions of the eigenvectors of ``model`` spanning most of the followed ``modes``.
+
+    The modes, tangent vectors at the previous iterate, are projected onto the tangent space at
+    x and orthonormalised (U); eigenvector q_i scores ‖Uᵀ q_i‖² and the len(modes) best win.
+    """
+    columns = [model.basis.to_coordinates(manifold.projection(x, v)) for v in modes]
+    u = np.linalg.qr(np.stack(columns, axis=1))[0]
+    overlaps = np.sum((u.T @ model.eigenvectors) ** 2, axis=0)
+    chosen = np.argsort(-overlaps, kind="stable")[: len(modes)]
+    return np.sort(chosen)
+
+
+def _orbit_complement(problem: Problem, x: Any, basis: Any) -> np.ndarray:
+    """Orthonormal coordinates (d × (d − s)) of the tangent directions off the symmetry orbit."""
+    vectors = problem.symmetry.orbit_tangent_vectors(x)
+    if not vectors:
+        return np.eye(basis.dim)
+    s = np.stack([basis.to_coordinates(problem.manifold.projection(x, v)) for v in vectors], axis=1)
+    u, sigma, _ = np.linalg.svd(s, full_matrices=True)
+    rank = int(np.sum(sigma > 1e-8 * max(point_norm(x), 1.0)))
+    return u[:, rank:]
+
+
+def _displacements(
+    problem: Problem, x: Any, *, dense_limit: int, max_matrix_free_index: int, epsilon: float
+) -> list[tuple[Any, list[Any]]]:
+    """The explore-phase starts from the critical point x: (x ± ε v_j, modes to follow).
+
+    The Hessian eigenvectors v_j off the symmetry orbit (all of them up to ``dense_limit``
+    tangent dimensions; the ``max_matrix_free_index`` + 1 lowest beyond), mapped to the manifold
+    by the retraction.  With N the negative-curvature modes (index k = |N|), a mode with λ_j ≥ 0
+    is followed uphill, ascending along N ∪ {v_j} (toward index k + 1), a mode with λ_j < 0
+    downhill, ascending along N ∖ {v_j} (toward index k − 1).  Ordered by |λ_j|, softest first,
+    both signs of each mode next to each other.
+    """
+    manifold = problem.manifold
+    basis = tangent_basis(manifold, x)
+    hessian = RiemannianHessian(problem, x, basis)
+    complement = _orbit_complement(problem, x, basis)
+    if complement.shape[1] == 0:
+        return []
+    if basis.dim <= dense_limit:
+        h = hessian.matrix()
+        lam, w = np.linalg.eigh(complement.T @ h @ complement)
+        q = complement @ w
+    else:
+        operator = hessian.linear_operator()
+        k = min(max_matrix_free_index + 1 + (basis.dim - complement.shape[1]), basis.dim - 1)
+        v0 = np.random.default_rng(0).standard_normal(basis.dim)
+        lam, q = scipy.sparse.linalg.eigsh(operator, k=k, which="SA", v0=v0, tol=1e-8)
+        off = np.sum((complement.T @ q) ** 2, axis=0) > 0.5
+        lam, q = lam[off], q[:, off]
+    scale = float(np.max(np.abs(lam))) if lam.size else 0.0
+    tol = 1e-6 * scale + problem.gradient_norm(x) / max(point_norm(x), 1.0)
+    vectors = [basis.to_vector(q[:, j]) for j in range(lam.size)]
+    negative = [j for j in range(lam.size) if lam[j] < -tol]
+    starts = []
+    for j in np.argsort(np.abs(lam), kind="stable"):
+        ascend = [i for i in negative if i != j] if lam[j] < -tol else [*negative, j]
+        modes = [vectors[i] for i in ascend]
+        for sign in (1.0, -1.0):
+            start = manifold.retraction(x, _scaled(vectors[j], sign * epsilon))
+            starts.append((start, modes))
+    return starts
+
+
+def _scaled(vector: Any, factor: float) -> Any:
+    if isinstance(vector, (list, tuple)):
+        return [_scaled(v, factor) for v in vector]
+    return factor * vector
 
 
 def _plateaus(gradient_norms: np.ndarray, limit: int = 3) -> list[int]:
@@ -565,6 +688,8 @@ def census(
     dense_limit: int = 500,
     max_matrix_free_index: int = 6,
     rtol_gradient: float = 1e-6,
+    explore: bool = True,
+    explore_runs: int | None = None,
     progress: bool = False,
     callback: Callable[[int, int], Any] | None = None,
 ) -> Census:
@@ -578,6 +703,11 @@ def census(
     each eigenvector-following run and ``newton_steps`` each Newton polish.  Points are one class
     when their distance modulo the symmetry group is at most ``tolerance`` (default 1e-3)
     relative to their norm; ``rtol_gradient`` is the certificate's relative gradient test.
+    ``explore`` (default on) then explores outward from the classes found (module docstring):
+    at most ``explore_runs`` displaced runs, made IN ADDITION to the ``starts`` random starts
+    (default: max(starts, 8 m), four classes' worth of the 2 m displaced runs per class, m the
+    tangent dimension d, or ``max_matrix_free_index`` + 1 beyond ``dense_limit``; 0 turns the
+    phase off like ``explore=False``).  The random-start phase is the same with or without it.
     ``progress`` shows a bar on standard error; ``callback(done, starts)`` is called after each
     start.
     """
@@ -592,6 +722,13 @@ def census(
     newton_steps = require_positive_int(newton_steps, "newton_steps")
     dense_limit = require_positive_int(dense_limit, "dense_limit")
     max_matrix_free_index = require_positive_int(max_matrix_free_index, "max_matrix_free_index")
+    if not isinstance(explore, (bool, np.bool_)):
+        raise TypeError(f"explore must be True or False, got {explore!r}")
+    if explore_runs is not None:
+        if isinstance(explore_runs, bool) or not isinstance(explore_runs, (int, np.integer)):
+            raise TypeError(f"explore_runs must be a non-negative integer, got {explore_runs!r}")
+        if explore_runs < 0:
+            raise ValueError(f"explore_runs must be a non-negative integer, got {explore_runs}")
     solver_names = _check_solvers(solvers)
     for name, value in (("tolerance", tolerance), ("rtol_gradient", rtol_gradient)):
         if value is not None and not (
@@ -682,6 +819,34 @@ def census(
         if bar is not None:
             bar.close()
 
+    budget = 0
+    if explore:
+        modes = dim if dim <= dense_limit else min(dim, max_matrix_free_index + 1)
+        budget = max(starts, 8 * modes) if explore_runs is None else int(explore_runs)
+    explored = 0
+    epsilon = _EXPLORE_DISPLACEMENT * max(length, point_norm(first))
+    visited: set[int] = set()
+    while explored < budget:
+        pending = [c for c in classes if id(c) not in visited]
+        if not pending:
+            break  # every class explored and no new one appeared
+        source = min(pending, key=lambda c: problem.cost(c.point))  # lowest cost first
+        visited.add(id(source))
+        for x0, modes in _displacements(
+            problem,
+            source.point,
+            dense_limit=dense_limit,
+            max_matrix_free_index=max_matrix_free_index,
+            epsilon=epsilon,
+        ):
+            if explored >= budget:
+                break
+            explored += 1
+            run = _follow(problem, x0, target=None, modes=modes, radius=radius, **follow_options)
+            record(run, "explore")
+    if explored:
+        logger.info("census of %s: %d explore runs", problem.name, explored)
+
     found: list[CriticalClass] = []
     for cls in classes:
         certificate = certify(problem, cls.point, rtol_gradient=rtol_gradient)
@@ -712,6 +877,7 @@ def census(
         starts=starts,
         runs=runs,
         unconverged=unconverged,
+        explore_runs=explored,
         time_s=time.perf_counter() - wall,
         seed=int(sequence.entropy) if isinstance(sequence.entropy, int) else None,
         searches=tuple(label for label, _ in searches),

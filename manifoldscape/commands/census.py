@@ -3,7 +3,8 @@
 ::
 
     manifoldscape census NAME [--param KEY=VALUE ...] [--seed N] [--starts N]
-                              [--solver NAME ...] [--census-seed N] [--json] [--no-progress]
+                              [--solver NAME ...] [--census-seed N] [--no-explore]
+                              [--explore-runs N] [--json] [--no-progress]
     manifoldscape plot morse NAME [--param KEY=VALUE ...] [--seed N] [--starts N]
                              [--census-seed N] --output FILE.png|FILE.svg
 
@@ -46,6 +47,18 @@ def _add_census_arguments(sub: argparse.ArgumentParser, shared: Any) -> None:
         metavar="N",
         help="seed of the random starts (default: --seed + 1)",
     )
+    sub.add_argument(
+        "--no-explore",
+        action="store_true",
+        help="skip the outward exploration along Hessian modes from the classes found",
+    )
+    sub.add_argument(
+        "--explore-runs",
+        type=shared.non_negative_int,
+        default=None,
+        metavar="N",
+        help="budget of exploration runs (default max(starts, 8 · tangent dimension))",
+    )
     sub.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
@@ -68,6 +81,8 @@ def _run_census(args: argparse.Namespace, shared: Any) -> tuple[Any, dict[str, A
             args.starts,
             seed=census_seed,
             solvers=solvers,
+            explore=not args.no_explore,
+            explore_runs=args.explore_runs,
             progress=not args.no_progress,
         )
     except (ValueError, TypeError) as exc:
