@@ -121,8 +121,10 @@ def sparsity_loss(t: np.ndarray, loss: str, mu: float) -> tuple[np.ndarray, np.n
     For ``"l1"`` φ' is sign(t), a subgradient (0 at t = 0).
     """
     if loss == "logcosh":
-        a = np.abs(t)
-        return a + mu * np.log1p(np.exp(-2.0 * a / mu)) - mu * _LOG2, np.tanh(t / mu)
+        # one transcendental pair for both: with e = exp(−2|t|/μ) − 1 (expm1, exact near 0),
+        # μ log cosh(t/μ) = |t| + μ log(1 + e/2) and tanh(t/μ) = sign(t) · (−e)/(2 + e)
+        e = np.expm1(-2.0 / mu * np.abs(t))
+        return np.abs(t) + mu * np.log1p(0.5 * e), np.copysign(-e / (2.0 + e), t)
     if loss == "huber":
         a = np.abs(t)
         inside = a <= mu

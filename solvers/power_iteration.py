@@ -58,9 +58,6 @@ from pymanopt.manifolds import SpecialOrthogonalGroup, Sphere, Stiefel
 
 from manifoldscape.loop import (
     IterativeSolver,
-    MaxCostEvaluations,
-    MaxIterations,
-    MaxTime,
     SolverState,
     StepSizeBelow,
     StoppingCriterion,
@@ -143,16 +140,8 @@ class FixedPointIteration(IterativeSolver):
         require_number(self.step_tolerance, "step_tolerance", minimum=0.0)
 
     def default_stopping_criterion(self) -> StoppingCriterion:
-        """Gradient | step below ``step_tolerance`` | max iterations | time."""
-        criterion = (
-            self.gradient_criterion()
-            | StepSizeBelow(self.step_tolerance)
-            | MaxIterations(self.max_iterations)
-            | MaxTime(self.max_time)
-        )
-        if self.max_cost_evaluations is not None:
-            criterion = criterion | MaxCostEvaluations(self.max_cost_evaluations)
-        return criterion
+        """The loop's default rule, plus the step falling below ``step_tolerance``."""
+        return super().default_stopping_criterion() | StepSizeBelow(self.step_tolerance)
 
     def init_state(self, problem: Any, x: Any) -> FixedPointState:
         """f(x₀), grad f(x₀) and σ = ``shift``; refuses unsupported manifolds."""

@@ -55,9 +55,6 @@ import numpy as np
 
 from manifoldscape.loop import (
     IterativeSolver,
-    MaxCostEvaluations,
-    MaxIterations,
-    MaxTime,
     SolverState,
     StepSizeBelow,
     StoppingCriterion,
@@ -116,16 +113,8 @@ class RiemannianSubgradient(IterativeSolver):
         require_number(self.step_tolerance, "step_tolerance", minimum=0.0)
 
     def default_stopping_criterion(self) -> StoppingCriterion:
-        """Gradient | step below ``step_tolerance`` | max iterations | time (module docstring)."""
-        criterion = (
-            self.gradient_criterion()
-            | StepSizeBelow(self.step_tolerance)
-            | MaxIterations(self.max_iterations)
-            | MaxTime(self.max_time)
-        )
-        if self.max_cost_evaluations is not None:
-            criterion = criterion | MaxCostEvaluations(self.max_cost_evaluations)
-        return criterion
+        """The loop's default rule, plus the step falling below ``step_tolerance``."""
+        return super().default_stopping_criterion() | StepSizeBelow(self.step_tolerance)
 
     def init_state(self, problem: Any, x: Any) -> SubgradientState:
         """f(x₀), the Riemannian subgradient v₀ and the first step length η₀."""
