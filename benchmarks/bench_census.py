@@ -32,7 +32,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 import manifoldscape as ms  # noqa: E402
-from manifoldscape.census import census  # noqa: E402
+from manifoldscape.landscape.census import census  # noqa: E402
 from manifoldscape.problems import rayleigh  # noqa: E402
 
 

@@ -40,8 +40,8 @@ import numpy as np  # noqa: E402
 import pymanopt  # noqa: E402
 
 import manifoldscape as ms  # noqa: E402
+from manifoldscape.core.loop import gradient_scale  # noqa: E402
 from manifoldscape.geometry import random_point  # noqa: E402
-from manifoldscape.loop import gradient_scale  # noqa: E402
 from manifoldscape.problems import dictionary_learning  # noqa: E402
 from manifoldscape.problems.dictionary_learning import dictionary_column_correlation  # noqa: E402
 

@@ -50,9 +50,9 @@ import numpy as np  # noqa: E402
 import pymanopt  # noqa: E402
 
 import manifoldscape as ms  # noqa: E402
+from manifoldscape.core.loop import gradient_scale  # noqa: E402
 from manifoldscape.geometry import random_point  # noqa: E402
-from manifoldscape.loop import gradient_scale  # noqa: E402
-from manifoldscape.manifolds import FixedRankPoint, SymmetricFixedRankPoint  # noqa: E402
+from manifoldscape.geometry.fixed_rank import FixedRankPoint, SymmetricFixedRankPoint  # noqa: E402
 from manifoldscape.problems import matrix_sensing  # noqa: E402
 from manifoldscape.problems.low_rank import relative_matrix_error  # noqa: E402
 

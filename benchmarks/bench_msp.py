@@ -38,9 +38,9 @@ import pymanopt
 from pymanopt.manifolds import SpecialOrthogonalGroup, Sphere
 
 import manifoldscape as ms
+from manifoldscape.core.loop import gradient_scale
+from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.geometry import random_point
-from manifoldscape.loop import gradient_scale
-from manifoldscape.problem import Objective, Problem
 
 
 class L4Orthogonal(Objective):

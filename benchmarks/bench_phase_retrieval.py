@@ -58,8 +58,8 @@ import numpy as np  # noqa: E402
 import pymanopt  # noqa: E402
 
 import manifoldscape as ms  # noqa: E402
-from manifoldscape.loop import gradient_scale  # noqa: E402
-from manifoldscape.problem import Problem  # noqa: E402
+from manifoldscape.core.loop import gradient_scale  # noqa: E402
+from manifoldscape.core.problem import Problem  # noqa: E402
 from manifoldscape.problems.phase_retrieval import initial_point, phase_retrieval  # noqa: E402
 
 TAU0 = 330.0  # Candès–Li–Soltanolkotabi (2015), §2 (step schedule of Alg. 1 in the experiments)

@@ -36,8 +36,8 @@ import pymanopt
 import scipy.sparse.linalg
 
 import manifoldscape as ms
+from manifoldscape.core.loop import gradient_scale
 from manifoldscape.geometry import random_point
-from manifoldscape.loop import gradient_scale
 from manifoldscape.problems import rayleigh
 
 

@@ -42,8 +42,8 @@ import scipy.optimize  # noqa: E402
 import scipy.sparse.linalg  # noqa: E402
 
 import manifoldscape as ms  # noqa: E402
+from manifoldscape.core.loop import gradient_scale  # noqa: E402
 from manifoldscape.geometry import random_point  # noqa: E402
-from manifoldscape.loop import gradient_scale  # noqa: E402
 from manifoldscape.problems import rayleigh, symmetric_factorization  # noqa: E402
 
 OURS = ["trust-regions", "gradient-descent", "perturbed-gradient-descent", "arc", "lbfgs"]

@@ -36,11 +36,11 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 from pymanopt.manifolds import Euclidean  # noqa: E402
 
-from manifoldscape.loop import start_point  # noqa: E402
-from manifoldscape.problem import Problem  # noqa: E402
-from manifoldscape.registry import problem_registry, solver_registry  # noqa: E402
-from manifoldscape.result import EvaluationCounts, History, Result, StopReason  # noqa: E402
-from manifoldscape.sweep import sweep  # noqa: E402
+from manifoldscape.core.loop import start_point  # noqa: E402
+from manifoldscape.core.problem import Problem  # noqa: E402
+from manifoldscape.core.registry import problem_registry, solver_registry  # noqa: E402
+from manifoldscape.core.result import EvaluationCounts, History, Result, StopReason  # noqa: E402
+from manifoldscape.experiments.sweep import sweep  # noqa: E402
 
 
 # --------------------------------------------------------------------------- trivial trials

@@ -47,8 +47,8 @@ import numpy as np  # noqa: E402
 import pymanopt  # noqa: E402
 
 import manifoldscape as ms  # noqa: E402
+from manifoldscape.core.loop import gradient_scale  # noqa: E402
 from manifoldscape.geometry import random_point  # noqa: E402
-from manifoldscape.loop import gradient_scale  # noqa: E402
 from manifoldscape.problems import tensor_decomposition  # noqa: E402
 from manifoldscape.problems.tensor_decomposition import symmetric_tensor  # noqa: E402
 

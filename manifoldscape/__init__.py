@@ -8,15 +8,15 @@ by the Riemannian Hessian, modulo the problem's symmetry group.
 import importlib
 from typing import Any
 
-from manifoldscape import symmetry
-from manifoldscape.census import Census, census
-from manifoldscape.certificate import Certificate, Verdict, certify
-from manifoldscape.problem import Objective, Problem
-from manifoldscape.registry import problem_registry, solver_registry
-from manifoldscape.result import EvaluationCounts, History, Result, StopReason
-from manifoldscape.store import open_store
-from manifoldscape.sweep import SweepResult, sweep
-from manifoldscape.workflows import make_problem, make_solver, solve
+from manifoldscape.core import symmetry
+from manifoldscape.core.certificate import Certificate, Verdict, certify
+from manifoldscape.core.problem import Objective, Problem
+from manifoldscape.core.registry import problem_registry, solver_registry
+from manifoldscape.core.result import EvaluationCounts, History, Result, StopReason
+from manifoldscape.core.workflows import make_problem, make_solver, solve
+from manifoldscape.experiments.store import open_store
+from manifoldscape.experiments.sweep import SweepResult, sweep
+from manifoldscape.landscape.census import Census, census
 
 __version__ = "0.1.0"
 

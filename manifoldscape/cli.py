@@ -36,22 +36,24 @@ import logging
 import math
 import sys
 import types
-import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
 
+from manifoldscape.boundary.parsing import (
+    UsageError,
+    coerce_assignments,
+    one_line,
+    split_assignments,
+)
+
 PROG = "manifoldscape"
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 DEFAULT_SEED = 0
-
-
-class UsageError(Exception):
-    """Bad input on the command line: reported on one line with exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,265 +63,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-# --------------------------------------------------------------------------- value parsing
-_TRUE = {"true", "yes", "on"}
-_FALSE = {"false", "no", "off"}
-_NONE = {"none", "null"}
-
-# what each kind of value accepts, for error messages
-_KIND_TEXT = {
-    "none": "'none'",
-    "bool": "true/false",
-    "int": "an integer",
-    "float": "a number",
-    "list": "a comma-separated list of numbers",
-    "array": "an array file (.npy, or .npz from scipy.sparse.save_npz)",
-    "str": "a string",
-}
-_KIND_ORDER = ["none", "bool", "int", "float", "list", "array", "str"]
-
-
-def _kinds_of_annotation(annotation: Any) -> set[str]:
-    """Return the kinds of command-line value an annotation admits (empty if none is readable)."""
-    if annotation is inspect.Parameter.empty or annotation is Any:
-        return set()
-    origin = typing.get_origin(annotation)
-    if origin is typing.Union or origin is types.UnionType:
-        kinds: set[str] = set()
-        for member in typing.get_args(annotation):
-            kinds |= _kinds_of_annotation(member)
-        return kinds
-    if origin is typing.Literal:
-        return {"str"} if all(isinstance(a, str) for a in typing.get_args(annotation)) else set()
-    if annotation is type(None) or annotation is None:
-        return {"none"}
-    if annotation is bool:
-        return {"bool"}
-    if annotation in (int, np.integer):
-        return {"int"}
-    if annotation in (float, np.floating):
-        return {"float"}
-    if annotation is str:
-        return {"str"}
-    if origin is not None and isinstance(origin, type):
-        if issubclass(origin, Sequence) and not issubclass(origin, str):
-            args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
-            if all(a in (int, float) for a in args):
-                return {"list"}
-        return set()
-    if isinstance(annotation, type):
-        import scipy.sparse
-        import scipy.sparse.linalg
-
-        array_types = (np.ndarray, scipy.sparse.spmatrix, scipy.sparse.linalg.LinearOperator)
-        if issubclass(annotation, array_types):
-            return {"array"}
-    return set()
-
-
-def _kinds_of_default(default: Any) -> set[str]:
-    if default is inspect.Parameter.empty:
-        return set()
-    if default is None:
-        return {"none"}
-    if isinstance(default, bool):
-        return {"bool"}
-    if isinstance(default, (int, np.integer)):
-        return {"int"}
-    if isinstance(default, (float, np.floating)):
-        return {"float"}
-    if isinstance(default, str):
-        return {"str"}
-    if isinstance(default, (list, tuple)):
-        return {"list"}
-    if isinstance(default, np.ndarray):
-        return {"array"}
-    return set()
-
-
-_TOKEN_KINDS = {"None": "none", "bool": "bool", "int": "int", "float": "float", "str": "str"}
-
-
-def _kinds_of_text(annotation: str) -> set[str]:
-    """Kinds from an annotation string that could not be evaluated (``"int | None"``)."""
-    kinds = set()
-    for token in annotation.replace(" ", "").split("|"):
-        if token in _TOKEN_KINDS:
-            kinds.add(_TOKEN_KINDS[token])
-        elif token.endswith("]") and token.split("[")[0].split(".")[-1] in (
-            "Sequence",
-            "list",
-            "tuple",
-        ):
-            inner = token[token.index("[") + 1 : -1].split(",")
-            if all(item in ("int", "float", "...") for item in inner):
-                kinds.add("list")
-    return kinds
-
-
-def _resolve(annotation: Any, namespaces: list[dict[str, Any]]) -> Any:
-    """Evaluate a string annotation (``from __future__ import annotations``) where written."""
-    if not isinstance(annotation, str):
-        return annotation
-    for namespace in namespaces:
-        try:
-            return eval(annotation, dict(namespace))  # what typing.get_type_hints does
-        except Exception:
-            continue
-    return annotation
-
-
-def _parameter_kinds(factory: Callable[..., Any]) -> dict[str, set[str]]:
-    """For each keyword parameter of ``factory``: the kinds of value the command line may give.
-
-    The annotation decides (string annotations are evaluated in the module of the factory, or of
-    the class it returns); the default's type is added to it.
-    """
-    signature = inspect.signature(factory)
-    namespaces = []
-    for owner in (factory, signature.return_annotation):
-        module = sys.modules.get(getattr(owner, "__module__", None) or "")
-        if module is not None:
-            namespaces.append(vars(module))
-    out = {}
-    for name, parameter in signature.parameters.items():
-        if parameter.kind not in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD):
-            continue
-        annotation = _resolve(parameter.annotation, namespaces)
-        if isinstance(annotation, str):
-            kinds = _kinds_of_text(annotation)
-        else:
-            kinds = _kinds_of_annotation(annotation)
-        kinds |= _kinds_of_default(parameter.default)
-        if "int" in kinds and "float" not in kinds and isinstance(parameter.default, float):
-            kinds.add("float")
-        out[name] = kinds
-    return out
-
-
-def _describe_kinds(kinds: set[str]) -> str:
-    texts = [_KIND_TEXT[k] for k in _KIND_ORDER if k in kinds]
-    return " or ".join(texts) if texts else "a value"
-
-
-def _parse_number_list(text: str) -> list[int] | list[float] | None:
-    """``"1,0.5,-1"`` → [1.0, 0.5, -1.0]; integers stay integers when every item is one."""
-    items = [item.strip() for item in text.split(",")]
-    if any(not item for item in items):
-        return None
-    try:
-        return [int(item) for item in items]
-    except ValueError:
-        pass
-    try:
-        return [float(item) for item in items]
-    except ValueError:
-        return None
-
-
-def _load_array_file(text: str, what: str) -> Any:
-    path = Path(text)
-    if path.suffix not in (".npy", ".npz"):
-        raise UsageError(f"{what}: expected an array file ending in .npy or .npz, got {text!r}")
-    if not path.is_file():
-        raise UsageError(f"{what}: no such file {text!r}")
-    try:
-        if path.suffix == ".npy":
-            return np.load(path, allow_pickle=False)
-        with np.load(path, allow_pickle=False) as archive:
-            keys = list(archive.keys())
-            if {"format", "shape", "data"} <= set(keys):
-                import scipy.sparse
-
-                return scipy.sparse.load_npz(path)
-            if len(keys) != 1:
-                raise UsageError(f"{what}: {text!r} holds {len(keys)} arrays, expected one")
-            return archive[keys[0]]
-    except UsageError:
-        raise
-    except Exception as exc:
-        raise UsageError(f"{what}: cannot read {text!r}: {_one_line(exc)}") from exc
-
-
-def _parse_value(text: str, kinds: set[str], what: str) -> Any:
-    """Read ``text`` as the first kind in ``kinds`` that accepts it (see ``_KIND_ORDER``)."""
-    if kinds <= {"none"}:  # no annotation and no usable default: the plainest reading
-        kinds = {"none", "bool", "int", "float", "list", "str"}
-    lowered = text.strip().lower()
-    if "none" in kinds and lowered in _NONE:
-        return None
-    if "bool" in kinds and lowered in _TRUE | _FALSE:
-        return lowered in _TRUE
-    if "bool" in kinds and "int" not in kinds and lowered in ("1", "0"):
-        return lowered == "1"
-    if "int" in kinds:
-        try:
-            return int(text)
-        except ValueError:
-            pass
-    if "float" in kinds:
-        try:
-            value = float(text)
-        except ValueError:
-            pass
-        else:
-            if math.isfinite(value) or "str" not in kinds:
-                return value
-    if "list" in kinds and (values := _parse_number_list(text)) is not None:
-        return values
-    if "array" in kinds and (Path(text).suffix in (".npy", ".npz") or kinds <= {"array", "none"}):
-        return _load_array_file(text, what)
-    if "str" in kinds:
-        return text
-    raise UsageError(f"{what}: expected {_describe_kinds(kinds)}, got {text!r}")
-
-
-def _split_assignments(items: Sequence[str] | None, flag: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items or ():
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UsageError(f"{flag} expects KEY=VALUE, got {item!r}")
-        if key in out:
-            raise UsageError(f"{flag} {key} is given twice")
-        out[key] = value
-    return out
-
-
-def _coerce(
-    given: dict[str, str],
-    factory: Callable[..., Any],
-    flag: str,
-    noun: str,
-    owner: str,
-    reserved: set[str],
-) -> dict[str, Any]:
-    """Check the keys of ``given`` against ``factory``'s signature and parse each value."""
-    kinds = _parameter_kinds(factory)
-    open_ended = any(
-        p.kind is p.VAR_KEYWORD for p in inspect.signature(factory).parameters.values()
-    )
-    valid = sorted(k for k in kinds if k not in reserved)
-    out = {}
-    for key, text in given.items():
-        if key in reserved:
-            raise UsageError(f"{flag} {key} is not allowed: set it with --{key}")
-        if key not in kinds and not open_ended:
-            raise UsageError(
-                f"unknown {noun} {key!r} for {owner}; valid {noun}s: "
-                f"{', '.join(valid) if valid else '(none)'}"
-            )
-        out[key] = _parse_value(text, kinds.get(key, set()), f"{flag} {key}")
-    return out
-
-
 # --------------------------------------------------------------------------- output helpers
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
-
-
 def _jsonable(value: Any) -> Any:
     """Plain JSON data: numpy scalars and arrays unwrapped, enums by value, NaN/Inf as null."""
     if isinstance(value, enum.Enum):
@@ -400,22 +144,24 @@ def _truth_fields(problem: Any, point: Any) -> tuple[float | None, bool | None]:
 # --------------------------------------------------------------------------- problems and points
 def _build_problem(name: str, params: Sequence[str] | None, seed: int) -> tuple[Any, dict]:
     """Build the instance of problem ``name`` from the ``--param`` values and ``seed``."""
-    from manifoldscape.registry import problem_registry
-    from manifoldscape.workflows import make_problem
+    from manifoldscape.core.registry import problem_registry
+    from manifoldscape.core.workflows import make_problem
 
     try:
         entry = problem_registry.get(name)
     except ValueError as exc:
-        raise UsageError(_one_line(exc)) from exc
-    given = _split_assignments(params, "--param")
+        raise UsageError(one_line(exc)) from exc
+    given = split_assignments(params, "--param")
     accepts_seed = "seed" in inspect.signature(entry.factory).parameters
-    values = _coerce(given, entry.factory, "--param", "parameter", f"problem {name!r}", {"seed"})
+    values = coerce_assignments(
+        given, entry.factory, "--param", "parameter", f"problem {name!r}", {"seed"}
+    )
     if accepts_seed:
         values["seed"] = seed
     try:
         problem = make_problem(name, **values)
     except (ValueError, TypeError) as exc:
-        raise UsageError(f"problem {name!r}: {_one_line(exc)}") from exc
+        raise UsageError(f"problem {name!r}: {one_line(exc)}") from exc
     # what the output reports as the instance's parameters: the problem's own record, with
     # file-backed arrays named by their file
     parameters = dict(problem.parameters)
@@ -476,7 +222,7 @@ def _load_point(text: str, problem: Any) -> Any:
     except UsageError:
         raise
     except Exception as exc:
-        raise UsageError(f"--point: cannot read {text!r}: {_one_line(exc)}") from exc
+        raise UsageError(f"--point: cannot read {text!r}: {one_line(exc)}") from exc
     if isinstance(point, list) and not _is_product(problem):
         if len(point) != 1:
             raise UsageError(
@@ -487,7 +233,7 @@ def _load_point(text: str, problem: Any) -> Any:
     try:
         return problem.check_point(point, "point")
     except (ValueError, TypeError) as exc:
-        raise UsageError(f"--point {text!r}: {_one_line(exc)}") from exc
+        raise UsageError(f"--point {text!r}: {one_line(exc)}") from exc
 
 
 # --------------------------------------------------------------------------- commands
@@ -505,7 +251,7 @@ def _signature_defaults(factory: Callable[..., Any], skip: set[str]) -> dict[str
 
 
 def _command_list(args: argparse.Namespace) -> int:
-    from manifoldscape.registry import problem_registry, solver_registry
+    from manifoldscape.core.registry import problem_registry, solver_registry
 
     problems = [
         {
@@ -539,17 +285,17 @@ def _command_list(args: argparse.Namespace) -> int:
 
 
 def _command_solve(args: argparse.Namespace) -> int:
-    from manifoldscape.registry import solver_registry
-    from manifoldscape.workflows import solve
+    from manifoldscape.core.registry import solver_registry
+    from manifoldscape.core.workflows import solve
 
     problem, parameters = _build_problem(args.name, args.param, args.seed)
     save_path = None if args.save_point is None else _check_save_path(args.save_point, problem)
     try:
         solver_entry = solver_registry.get(args.solver)
     except ValueError as exc:
-        raise UsageError(_one_line(exc)) from exc
-    options = _coerce(
-        _split_assignments(args.option, "--option"),
+        raise UsageError(one_line(exc)) from exc
+    options = coerce_assignments(
+        split_assignments(args.option, "--option"),
         solver_entry.factory,
         "--option",
         "option",
@@ -559,12 +305,12 @@ def _command_solve(args: argparse.Namespace) -> int:
     try:  # refuse bad options before any work is done
         solver_entry.factory(**options)
     except (ValueError, TypeError) as exc:
-        raise UsageError(f"solver {args.solver!r}: {_one_line(exc)}") from exc
+        raise UsageError(f"solver {args.solver!r}: {one_line(exc)}") from exc
     solver_seed = args.seed + 1 if args.solver_seed is None else args.solver_seed
     try:
         result = solve(problem, solver=args.solver, seed=solver_seed, **options)
     except (ValueError, TypeError) as exc:
-        raise UsageError(f"solving {args.name!r} with {args.solver!r}: {_one_line(exc)}") from exc
+        raise UsageError(f"solving {args.name!r} with {args.solver!r}: {one_line(exc)}") from exc
     if save_path is not None:
         _save_point(save_path, result.point)
     distance, recovered = _truth_fields(problem, result.point)
@@ -612,14 +358,14 @@ def _command_solve(args: argparse.Namespace) -> int:
 
 
 def _command_certify(args: argparse.Namespace) -> int:
-    from manifoldscape.certificate import certify
+    from manifoldscape.core.certificate import certify
 
     problem, parameters = _build_problem(args.name, args.param, args.seed)
     point = _load_point(args.point, problem)
     try:
         certificate = certify(problem, point)
     except (ValueError, TypeError) as exc:
-        raise UsageError(f"certifying {args.point!r}: {_one_line(exc)}") from exc
+        raise UsageError(f"certifying {args.point!r}: {one_line(exc)}") from exc
     distance, recovered = _truth_fields(problem, point)
     if args.json:
         _print_json(
@@ -752,8 +498,8 @@ def build_parser() -> argparse.ArgumentParser:
     shared = types.SimpleNamespace(
         add_instance_arguments=add_instance_arguments,
         build_problem=_build_problem,
-        parse_options=_split_assignments,
-        coerce=_coerce,
+        parse_options=split_assignments,
+        coerce=coerce_assignments,
         print_json=_print_json,
         print_table=_print_table,
         jsonable=_jsonable,
@@ -761,7 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
         load_point=_load_point,
         non_negative_int=_non_negative_int,
         positive_int=_positive_int,
-        one_line=_one_line,
+        one_line=one_line,
         UsageError=UsageError,
     )
     for module in _command_modules():

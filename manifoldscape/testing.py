@@ -1,8 +1,8 @@
 """Pytest-friendly assertions on problems and manifolds, for this project and its users.
 
-Each ``assert_*`` runs a check of ``manifoldscape.checks`` and raises ``AssertionError`` with the
-numbers (slopes, errors, which property failed) when it fails; on success it returns the check so
-a test can look further.  In a user's own suite::
+Each ``assert_*`` runs a check of ``manifoldscape.core.checks`` and raises ``AssertionError`` with
+the numbers (slopes, errors, which property failed) when it fails; on success it returns the check
+so a test can look further.  In a user's own suite::
 
     from manifoldscape.testing import assert_derivatives, assert_matches_autograd
 
@@ -17,8 +17,8 @@ from typing import Any
 
 from pymanopt.manifolds.manifold import Manifold
 
-from manifoldscape._validation import Seed, as_generator, require_positive_int
-from manifoldscape.checks import (
+from manifoldscape.boundary.arguments import Seed, as_generator, require_positive_int
+from manifoldscape.core.checks import (
     AutogradComparison,
     GradientCheck,
     HessianCheck,
@@ -28,8 +28,8 @@ from manifoldscape.checks import (
     check_manifold,
     compare_with_autograd,
 )
+from manifoldscape.core.problem import Problem
 from manifoldscape.geometry import random_point
-from manifoldscape.problem import Problem
 
 __all__ = [
     "assert_derivatives",

@@ -10,6 +10,7 @@ if __name__ != "manifoldscape.problems":  # pragma: no cover - guard against a s
         "install the project (pip install -e .) instead of putting its folders on sys.path"
     )
 
+from manifoldscape.core.registry import problem_registry
 from manifoldscape.problems.deconvolution import blind_deconvolution, sas_deconvolution
 from manifoldscape.problems.dictionary_learning import (
     dictionary_learning,
@@ -27,7 +28,6 @@ from manifoldscape.problems.neural_collapse import neural_collapse
 from manifoldscape.problems.phase_retrieval import phase_retrieval, phase_retrieval_one_unknown
 from manifoldscape.problems.rank1_phase_retrieval import rank1_phase_retrieval
 from manifoldscape.problems.tensor_decomposition import tensor_decomposition
-from manifoldscape.registry import problem_registry
 
 problem_registry.register("rayleigh", rayleigh)
 problem_registry.register("singular_pair", singular_pair)

@@ -65,15 +65,15 @@ import autograd.numpy as anp
 import numpy as np
 from pymanopt.manifolds import Euclidean, Product, Sphere
 
-from manifoldscape._validation import (
+from manifoldscape.boundary.arguments import (
     Seed,
     as_generator,
     as_real_array,
     require_positive_int,
     seed_as_int,
 )
-from manifoldscape.problem import Objective, Problem
-from manifoldscape.symmetry import Scaled, SignedShift, SymmetryGroup
+from manifoldscape.core.problem import Objective, Problem
+from manifoldscape.core.symmetry import Scaled, SignedShift, SymmetryGroup
 
 logger = logging.getLogger(__name__)
 

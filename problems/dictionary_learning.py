@@ -82,16 +82,16 @@ import numpy as np
 import scipy.optimize
 from pymanopt.manifolds import Sphere, Stiefel
 
-from manifoldscape._validation import (
+from manifoldscape.boundary.arguments import (
     Seed,
     as_generator,
     as_real_array,
     require_positive_int,
     seed_as_int,
 )
+from manifoldscape.core.problem import Objective, Problem
+from manifoldscape.core.symmetry import Sign, SignedPermutation, SymmetryGroup
 from manifoldscape.geometry import random_point
-from manifoldscape.problem import Objective, Problem
-from manifoldscape.symmetry import Sign, SignedPermutation, SymmetryGroup
 
 __all__ = [
     "ColumnOrbit",

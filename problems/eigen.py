@@ -28,7 +28,7 @@ import scipy.sparse
 import scipy.sparse.linalg
 from pymanopt.manifolds import Grassmann, Product, Sphere, Stiefel
 
-from manifoldscape._validation import (
+from manifoldscape.boundary.arguments import (
     Seed,
     as_generator,
     as_real_array,
@@ -36,9 +36,9 @@ from manifoldscape._validation import (
     require_positive_int,
     seed_as_int,
 )
+from manifoldscape.core.problem import Objective, Problem
+from manifoldscape.core.symmetry import OrthogonalRight, Sign
 from manifoldscape.geometry import random_point
-from manifoldscape.problem import Objective, Problem
-from manifoldscape.symmetry import OrthogonalRight, Sign
 
 logger = logging.getLogger(__name__)
 

@@ -50,23 +50,23 @@ import autograd.numpy as anp
 import numpy as np
 from pymanopt.manifolds import Euclidean, Product, Stiefel
 
-from manifoldscape._validation import (
+from manifoldscape.boundary.arguments import (
     Seed,
     as_generator,
     as_real_array,
     require_positive_int,
     seed_as_int,
 )
-from manifoldscape.certificate import Verdict
+from manifoldscape.core.certificate import Verdict
+from manifoldscape.core.problem import Objective, Problem
+from manifoldscape.core.symmetry import GeneralLinear, Identity, OrthogonalRight
 from manifoldscape.geometry import random_point
-from manifoldscape.manifolds import (
+from manifoldscape.geometry.fixed_rank import (
     FixedRank,
     FixedRankPoint,
     SymmetricFixedRank,
     SymmetricFixedRankPoint,
 )
-from manifoldscape.problem import Objective, Problem
-from manifoldscape.symmetry import GeneralLinear, Identity, OrthogonalRight
 
 #: the balancing constant μ of μ‖UᵀU − VᵀV‖_F² for a data term normalised as ½‖·‖² (Tu et al.,
 #: "Low-rank solutions of linear matrix equations via Procrustes flow", ICML 2016, take

@@ -50,7 +50,12 @@ from typing import Any
 import numpy as np
 import scipy.fft
 
-from manifoldscape._validation import Seed, as_generator, require_finite, require_positive_int
+from manifoldscape.boundary.arguments import (
+    Seed,
+    as_generator,
+    require_finite,
+    require_positive_int,
+)
 
 __all__ = [
     "CodedDiffraction",

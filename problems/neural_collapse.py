@@ -51,9 +51,9 @@ import autograd.numpy as anp
 import numpy as np
 from pymanopt.manifolds import Euclidean, Product
 
-from manifoldscape._validation import Seed, as_generator, require_positive_int, seed_as_int
-from manifoldscape.problem import Objective, Problem
-from manifoldscape.symmetry import SymmetryGroup
+from manifoldscape.boundary.arguments import Seed, as_generator, require_positive_int, seed_as_int
+from manifoldscape.core.problem import Objective, Problem
+from manifoldscape.core.symmetry import SymmetryGroup
 
 logger = logging.getLogger(__name__)
 

@@ -56,8 +56,9 @@ import scipy.sparse.linalg
 from autograd.tracer import getval
 from pymanopt.manifolds import ComplexEuclidean, Euclidean
 
-from manifoldscape._validation import Seed, as_generator, require_positive_int, seed_as_int
-from manifoldscape.problem import Objective, Problem
+from manifoldscape.boundary.arguments import Seed, as_generator, require_positive_int, seed_as_int
+from manifoldscape.core.problem import Objective, Problem
+from manifoldscape.core.symmetry import Phase, Sign
 from manifoldscape.problems.measurements import (
     CodedDiffraction,
     GaussianMeasurements,
@@ -65,7 +66,6 @@ from manifoldscape.problems.measurements import (
     coded_diffraction,
     gaussian_measurements,
 )
-from manifoldscape.symmetry import Phase, Sign
 
 __all__ = [
     "PhaseRetrievalObjective",

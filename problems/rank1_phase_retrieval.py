@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse.linalg
 
-from manifoldscape._validation import Seed, as_generator, require_positive_int, seed_as_int
-from manifoldscape.manifolds import SymmetricFixedRank, SymmetricFixedRankPoint
-from manifoldscape.problem import Objective, Problem
+from manifoldscape.boundary.arguments import Seed, as_generator, require_positive_int, seed_as_int
+from manifoldscape.core.problem import Objective, Problem
+from manifoldscape.geometry.fixed_rank import SymmetricFixedRank, SymmetricFixedRankPoint
 from manifoldscape.problems.measurements import (
     CodedDiffraction,
     GaussianMeasurements,

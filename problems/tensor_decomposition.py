@@ -38,15 +38,15 @@ import autograd.numpy as anp
 import numpy as np
 from pymanopt.manifolds import SpecialOrthogonalGroup, Sphere, Stiefel
 
-from manifoldscape._validation import (
+from manifoldscape.boundary.arguments import (
     Seed,
     as_generator,
     as_real_array,
     require_positive_int,
     seed_as_int,
 )
-from manifoldscape.problem import Objective, Problem
-from manifoldscape.symmetry import SignedPermutation
+from manifoldscape.core.problem import Objective, Problem
+from manifoldscape.core.symmetry import SignedPermutation
 
 MANIFOLDS = ("special_orthogonal", "orthogonal", "sphere")
 

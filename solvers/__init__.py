@@ -11,7 +11,7 @@ if __name__ != "manifoldscape.solvers":  # pragma: no cover - guard against a st
         "install the project (pip install -e .) instead of putting its folders on sys.path"
     )
 
-from manifoldscape.registry import solver_registry
+from manifoldscape.core.registry import solver_registry
 from manifoldscape.solvers.arc import AdaptiveCubicRegularization
 from manifoldscape.solvers.deflation import DeflationResult, RestrictedObjective, deflate
 from manifoldscape.solvers.gradient_descent import GradientDescent

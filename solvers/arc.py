@@ -47,8 +47,8 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.linalg
 
+from manifoldscape.core.loop import IterativeSolver, SolverState, require_count, require_number
 from manifoldscape.geometry import random_tangent_vector, zero_tangent_vector
-from manifoldscape.loop import IterativeSolver, SolverState, require_count, require_number
 from manifoldscape.solvers.gradient_descent import estimate_hessian_norm
 from manifoldscape.solvers.trust_regions import _typical_distance, metric_inner_product
 

@@ -37,12 +37,12 @@ import autograd.numpy as anp
 import numpy as np
 from pymanopt.manifolds import Sphere
 
-from manifoldscape import certificate
-from manifoldscape._validation import Seed, as_generator, as_real_array, require_positive_int
-from manifoldscape.problem import Objective, Problem
-from manifoldscape.registry import solver_registry
-from manifoldscape.result import Result
-from manifoldscape.symmetry import Identity
+from manifoldscape.boundary.arguments import Seed, as_generator, as_real_array, require_positive_int
+from manifoldscape.core import certificate
+from manifoldscape.core.problem import Objective, Problem
+from manifoldscape.core.registry import solver_registry
+from manifoldscape.core.result import Result
+from manifoldscape.core.symmetry import Identity
 
 logger = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from manifoldscape.core.loop import IterativeSolver, SolverState, require_number
 from manifoldscape.geometry import random_tangent_vector
-from manifoldscape.loop import IterativeSolver, SolverState, require_number
 
 logger = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from manifoldscape.loop import (
+from manifoldscape.core.loop import (
     IterationInfo,
     IterativeSolver,
     SolverState,
@@ -50,7 +50,7 @@ from manifoldscape.loop import (
     require_count,
     require_number,
 )
-from manifoldscape.result import StopReason
+from manifoldscape.core.result import StopReason
 from manifoldscape.solvers.trust_regions import _typical_distance, metric_inner_product
 
 __all__ = ["LineSearchFailed", "RiemannianLBFGS", "RiemannianLBFGSState"]

@@ -49,9 +49,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from manifoldscape._validation import Seed, as_generator
-from manifoldscape.geometry import random_tangent_vector
-from manifoldscape.loop import (
+from manifoldscape.boundary.arguments import Seed, as_generator
+from manifoldscape.core.loop import (
     IterationInfo,
     IterativeSolver,
     MaxCostEvaluations,
@@ -64,8 +63,9 @@ from manifoldscape.loop import (
     require_count,
     require_number,
 )
-from manifoldscape.problem import Problem
-from manifoldscape.result import Result, StopReason
+from manifoldscape.core.problem import Problem
+from manifoldscape.core.result import Result, StopReason
+from manifoldscape.geometry import random_tangent_vector
 from manifoldscape.solvers.gradient_descent import estimate_hessian_norm
 
 logger = logging.getLogger(__name__)

@@ -56,7 +56,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pymanopt.manifolds import SpecialOrthogonalGroup, Sphere, Stiefel
 
-from manifoldscape.loop import (
+from manifoldscape.core.loop import (
     IterativeSolver,
     SolverState,
     StepSizeBelow,

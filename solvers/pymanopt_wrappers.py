@@ -1,13 +1,13 @@
 """pymanopt's TrustRegions, SteepestDescent and ConjugateGradient, returning our ``Result``.
 
 Each wrapper runs the pymanopt optimizer on ``problem.to_pymanopt(counter)`` (our hand-written,
-cached derivatives; every call counted by an ``EvaluationCounter``), from a start point validated
-or drawn by ``geometry.random_point(manifold, seed)`` — pymanopt's own random start uses the
-global ``np.random`` state, so it is never used.  The stopping rule has the same meaning as for
-our solvers: ‖grad f‖ below ``gradient_tolerance``, by default ``rtol_gradient ·
-max(|f(x₀)|, ‖∇f(x₀)‖)`` (``manifoldscape.loop``), ``max_iterations``, ``max_time``.  pymanopt's
-free-text stopping message is mapped to a ``StopReason`` and kept as ``stop_message``.  The final
-point is certified like every other solver's.
+cached derivatives; every call counted by an ``EvaluationCounter``), from a start point validated or
+drawn by ``geometry.random_point(manifold, seed)`` — pymanopt's own random start uses the global
+``np.random`` state, so it is never used.  The stopping rule has the same meaning as for our
+solvers: ‖grad f‖ below ``gradient_tolerance``, by default ``rtol_gradient · max(|f(x₀)|,
+‖∇f(x₀)‖)`` (``manifoldscape.core.loop``), ``max_iterations``, ``max_time``. pymanopt's free-text
+stopping message is mapped to a ``StopReason`` and kept as ``stop_message``.  The final point is
+certified like every other solver's.
 
 What the wrappers cannot deliver, because pymanopt's optimizers offer no hook for it:
 
@@ -37,17 +37,17 @@ from pymanopt.optimizers import ConjugateGradient, SteepestDescent, TrustRegions
 from pymanopt.optimizers.conjugate_gradient import BETA_RULES
 from pymanopt.optimizers.optimizer import Optimizer
 
-from manifoldscape._validation import Seed
-from manifoldscape.geometry import copy_point
-from manifoldscape.loop import (
+from manifoldscape.boundary.arguments import Seed
+from manifoldscape.core.loop import (
     Solver,
     certify_point,
     gradient_scale,
     require_number,
     start_point,
 )
-from manifoldscape.problem import EvaluationCounter, Problem
-from manifoldscape.result import History, Result, StopReason
+from manifoldscape.core.problem import EvaluationCounter, Problem
+from manifoldscape.core.result import History, Result, StopReason
+from manifoldscape.geometry import copy_point
 from manifoldscape.solvers.trust_regions import validate_trust_region_options
 
 #: pymanopt 2.2 stopping messages (Optimizer._check_stopping_criterion) → StopReason

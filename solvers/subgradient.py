@@ -53,7 +53,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from manifoldscape.loop import (
+from manifoldscape.core.loop import (
     IterativeSolver,
     SolverState,
     StepSizeBelow,

@@ -43,8 +43,8 @@ from pymanopt.manifolds import (
     Stiefel,
 )
 
+from manifoldscape.core.loop import IterativeSolver, SolverState, require_count, require_number
 from manifoldscape.geometry import zero_tangent_vector
-from manifoldscape.loop import IterativeSolver, SolverState, require_count, require_number
 
 _FROBENIUS_METRIC = (
     Sphere,

@@ -18,8 +18,8 @@ import pytest
 from pymanopt.manifolds import Euclidean
 
 import manifoldscape as ms
-from manifoldscape.census import Census, CriticalClass, census
 from manifoldscape.cli import main
+from manifoldscape.landscape.census import Census, CriticalClass, census
 from manifoldscape.problems import (
     eigenspace,
     phase_retrieval_one_unknown,
@@ -28,7 +28,7 @@ from manifoldscape.problems import (
 )
 from manifoldscape.problems.low_rank import symmetric_factorization_critical_points
 
-HAS_PLOTS = importlib.util.find_spec("manifoldscape.plots") is not None
+HAS_PLOTS = importlib.util.find_spec("manifoldscape.landscape.plots") is not None
 
 
 def _eigenvector_index(problem, x):
@@ -286,7 +286,7 @@ def test_cli_census_errors_are_one_line(capsys, argv, message):
     assert len(err.strip().splitlines()) == 1 and message in err
 
 
-@pytest.mark.skipif(not HAS_PLOTS, reason="manifoldscape.plots is not there yet")
+@pytest.mark.skipif(not HAS_PLOTS, reason="manifoldscape.landscape.plots is not there yet")
 def test_morse_diagram_from_census_and_cli(tmp_path, capsys):
     import matplotlib
 

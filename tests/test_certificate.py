@@ -10,9 +10,9 @@ import scipy.sparse.linalg
 from pymanopt.manifolds import ComplexEuclidean, Euclidean
 
 import manifoldscape as ms
-from manifoldscape.certificate import Verdict, certify
+from manifoldscape.core.certificate import Verdict, certify
+from manifoldscape.core.symmetry import Phase
 from manifoldscape.problems import eigenspace, rayleigh, singular_pair
-from manifoldscape.symmetry import Phase
 
 
 @pytest.mark.parametrize("n", [5, 20])

@@ -12,9 +12,10 @@ from pymanopt.manifolds import (
     Stiefel,
 )
 
-from manifoldscape import checks, testing
+from manifoldscape import testing
+from manifoldscape.core import checks
+from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.geometry import random_point, random_tangent_vector
-from manifoldscape.problem import Objective, Problem
 from manifoldscape.problems import eigenspace, rayleigh, singular_pair
 from manifoldscape.problems.eigen import EigenspaceObjective, RayleighObjective
 

@@ -359,7 +359,7 @@ def test_console_script_bad_input_is_one_line_without_traceback(tmp_path):
     ],
 )
 def test_values_are_read_by_the_annotated_kind(text, kinds, expected):
-    from manifoldscape.cli import _parse_value
+    from manifoldscape.boundary.parsing import parse_value
 
-    value = _parse_value(text, kinds, "--param x")
+    value = parse_value(text, kinds, "--param x")
     assert value == expected and type(value) is type(expected)

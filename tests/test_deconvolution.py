@@ -5,7 +5,9 @@ import pytest
 
 import manifoldscape as ms
 from manifoldscape import testing
-from manifoldscape.certificate import Verdict
+from manifoldscape.core.certificate import Verdict
+from manifoldscape.core.registry import problem_registry
+from manifoldscape.core.symmetry import SignedShift
 from manifoldscape.geometry import random_point
 from manifoldscape.problems import blind_deconvolution, sas_deconvolution
 from manifoldscape.problems.deconvolution import (
@@ -18,8 +20,6 @@ from manifoldscape.problems.deconvolution import (
     recovered_signals,
     signals_error,
 )
-from manifoldscape.registry import problem_registry
-from manifoldscape.symmetry import SignedShift
 
 
 def _direct_circular(a, x):

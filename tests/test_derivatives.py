@@ -5,10 +5,11 @@ import pytest
 import scipy.sparse
 import scipy.sparse.linalg
 
-from manifoldscape import checks, testing
+from manifoldscape import testing
+from manifoldscape.core import checks
+from manifoldscape.core.registry import problem_registry
 from manifoldscape.geometry import batch_item, random_point, stack_batch, tangent_basis
 from manifoldscape.problems import rayleigh
-from manifoldscape.registry import problem_registry
 
 #: instance parameters per registered problem (several sizes each)
 SIZES = {

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 import manifoldscape as ms
-from manifoldscape import checks, testing
-from manifoldscape.certificate import Verdict
+from manifoldscape import testing
+from manifoldscape.core import checks
+from manifoldscape.core.certificate import Verdict
+from manifoldscape.core.symmetry import SignedPermutation
 from manifoldscape.geometry import random_point, random_tangent_vector
 from manifoldscape.problems import (
     dictionary_learning,
@@ -24,7 +26,6 @@ from manifoldscape.problems.dictionary_learning import (
     unit_norm_tight_frame,
 )
 from manifoldscape.solvers import deflate
-from manifoldscape.symmetry import SignedPermutation
 
 SMOOTH = ["logcosh", "l4", "huber"]
 INSTANCES = [

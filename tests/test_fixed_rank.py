@@ -1,7 +1,7 @@
 """The second-order fixed-rank manifolds: conformance, an independent Hessian oracle, solvers.
 
 The Riemannian Hessian of ``FixedRank`` / ``SymmetricFixedRank`` is checked against an oracle
-that shares no code with ``manifoldscape.manifolds``: on an embedded submanifold
+that shares no code with ``manifoldscape.geometry.fixed_rank``: on an embedded submanifold
 
     Hess f(X)[ξ] = P_X( D(Y ↦ P_Y ∇f(Y))(X)[ξ] )
 
@@ -25,7 +25,8 @@ import scipy.sparse
 from pymanopt.manifolds import FixedRankEmbedded
 
 import manifoldscape as ms
-from manifoldscape import checks, testing
+from manifoldscape import testing
+from manifoldscape.core import checks
 from manifoldscape.geometry import (
     check_point,
     constraint_residual,
@@ -38,7 +39,7 @@ from manifoldscape.geometry import (
     second_order_retraction,
     tangent_basis,
 )
-from manifoldscape.manifolds import (
+from manifoldscape.geometry.fixed_rank import (
     FixedRank,
     FixedRankPoint,
     FixedRankTangentVector,

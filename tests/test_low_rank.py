@@ -7,9 +7,10 @@ import pytest
 
 import manifoldscape as ms
 from manifoldscape import testing
-from manifoldscape.certificate import Verdict, certify
+from manifoldscape.core.certificate import Verdict, certify
+from manifoldscape.core.symmetry import GeneralLinear, Identity, OrthogonalRight
 from manifoldscape.geometry import batch_item, random_point, tangent_basis
-from manifoldscape.manifolds import FixedRank, FixedRankPoint, SymmetricFixedRank
+from manifoldscape.geometry.fixed_rank import FixedRank, FixedRankPoint, SymmetricFixedRank
 from manifoldscape.problems import (
     matrix_completion,
     matrix_sensing,
@@ -20,7 +21,6 @@ from manifoldscape.problems.low_rank import (
     relative_matrix_error,
     symmetric_factorization_critical_points,
 )
-from manifoldscape.symmetry import GeneralLinear, Identity, OrthogonalRight
 
 CASES = {
     "factorization-6-2": lambda s: symmetric_factorization(n=6, r=2, seed=s),

@@ -14,7 +14,8 @@ from pymanopt.manifolds import (
     Stiefel,
 )
 
-from manifoldscape import checks, testing
+from manifoldscape import testing
+from manifoldscape.core import checks
 from manifoldscape.geometry import (
     batch_item,
     check_point,

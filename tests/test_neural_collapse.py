@@ -5,7 +5,8 @@ import pytest
 
 import manifoldscape as ms
 from manifoldscape import testing
-from manifoldscape.certificate import Verdict
+from manifoldscape.core.certificate import Verdict
+from manifoldscape.core.registry import problem_registry
 from manifoldscape.geometry import random_point
 from manifoldscape.problems import neural_collapse
 from manifoldscape.problems.neural_collapse import (
@@ -20,7 +21,6 @@ from manifoldscape.problems.neural_collapse import (
     nc3,
     simplex_etf,
 )
-from manifoldscape.registry import problem_registry
 
 SIZES = [
     {"K": 2, "d": 1, "n": 1},

@@ -1,8 +1,8 @@
 """Packaging and layering: what setup.cfg ships matches the folders, and imports point down.
 
-The layers (DESIGN.md): the core (``manifoldscape/`` minus the workflow modules) knows no
-concrete problem or solver; ``problems/`` and ``solvers/`` import the core only, never each
-other, never the workflows.  Every module is read with ``ast`` (nothing is imported), so a
+The layers (DESIGN.md), bottom to top: boundary, geometry, core, the problem and solver
+libraries (never each other), landscape, experiments, commands; imports point down only and form
+no circle.  Every module is read with ``ast`` (nothing is imported), so a
 violation is found even in a function-level import.
 """
 
@@ -22,22 +22,21 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# the workflow layer of manifoldscape/: everything else in that folder is core.  Add a new
-# workflow module (plots, census, sweep, …) here when it is written.
-WORKFLOW_MODULES = frozenset(
-    {
-        "workflows",
-        "cli",
-        "__init__",
-        "__main__",
-        "testing",
-        "plots",
-        "census",
-        "sweep",
-        "store",
-        "commands",
-    }
-)
+# The layers of manifoldscape (DESIGN.md), bottom to top: a module may import its own layer and
+# the layers below it, never one above.  ``problems`` and ``solvers`` share a rank and never
+# import each other.  The façade modules at the top of the package (``__init__``, ``cli``,
+# ``testing``, ``__main__``) sit above everything.
+LAYERS = {
+    "manifoldscape.boundary": 0,
+    "manifoldscape.geometry": 1,
+    "manifoldscape.core": 2,
+    "manifoldscape.problems": 3,
+    "manifoldscape.solvers": 3,
+    "manifoldscape.landscape": 4,
+    "manifoldscape.experiments": 5,
+    "manifoldscape.commands": 6,
+}
+FACADE = {"manifoldscape", "manifoldscape.cli", "manifoldscape.testing", "manifoldscape.__main__"}
 SOURCE_FOLDERS = {
     "manifoldscape": "manifoldscape",
     "problems": "manifoldscape.problems",
@@ -177,76 +176,118 @@ def _is_within(name: str, prefixes: set[str]) -> bool:
     return any(name == p or name.startswith(p + ".") for p in prefixes)
 
 
-WORKFLOWS = {f"manifoldscape.{name}" for name in WORKFLOW_MODULES if name != "__init__"}
-PROBLEMS = {"manifoldscape.problems", "problems"}
-SOLVERS = {"manifoldscape.solvers", "solvers"}
+def _layer_of(module: str) -> str | None:
+    """The layer (a key of LAYERS), "facade", or None for a module outside manifoldscape."""
+    for layer in LAYERS:
+        if module == layer or module.startswith(layer + "."):
+            return layer
+    if module in FACADE:
+        return "facade"
+    if module in {"problems", "solvers"} or module.startswith(("problems.", "solvers.")):
+        return f"manifoldscape.{module.split('.')[0]}"  # a bare import of a source folder
+    return None
 
 
-def _layer_modules() -> dict[str, list[Path]]:
-    core = [
-        path
-        for path in sorted((ROOT / "manifoldscape").rglob("*.py"))
-        if path.relative_to(ROOT / "manifoldscape").parts[0].removesuffix(".py")
-        not in WORKFLOW_MODULES
-        and "__pycache__" not in path.parts
+def _source_modules() -> list[tuple[str, Path]]:
+    out = []
+    for top in SOURCE_FOLDERS:
+        for path in sorted((ROOT / top).rglob("*.py")):
+            if "__pycache__" not in path.parts:
+                out.append((_module_name(path), path))
+    return out
+
+
+def violations(module: str, source: str, is_package: bool = False) -> list[str]:
+    """The imports of ``module`` that point up or across the layers."""
+    own = _layer_of(module)
+    if own == "facade":
+        return []
+    found = []
+    for imported in imported_modules(source, module, is_package):
+        target = _layer_of(imported)
+        if target is None or target == own:
+            continue
+        if target == "facade" or LAYERS[target] >= LAYERS[own]:
+            found.append(f"{module} imports {imported}")
+    return sorted(found)
+
+
+def test_every_module_belongs_to_a_layer():
+    homeless = [name for name, _ in _source_modules() if _layer_of(name) is None]
+    assert not homeless, f"modules outside every layer (add a folder to LAYERS): {homeless}"
+    layers = {_layer_of(name) for name, _ in _source_modules()}
+    assert set(LAYERS) <= layers, f"layers without a module: {set(LAYERS) - layers}"
+
+
+def test_imports_point_down():
+    found = [
+        v
+        for name, path in _source_modules()
+        for v in violations(name, path.read_text(encoding="utf-8"), path.stem == "__init__")
     ]
-    return {
-        "core": core,
-        "problems": sorted((ROOT / "problems").rglob("*.py")),
-        "solvers": sorted((ROOT / "solvers").rglob("*.py")),
-    }
+    assert not found, f"imports across or up the layers: {found}"
 
 
-FORBIDDEN = {
-    "core": PROBLEMS | SOLVERS | WORKFLOWS,
-    "problems": SOLVERS | WORKFLOWS,
-    "solvers": PROBLEMS | WORKFLOWS,
-}
+def _module_level_imports(source: str, module: str, is_package: bool) -> set[str]:
+    """Imports executed when the module is loaded (not in functions, not under TYPE_CHECKING)."""
+    tree = ast.parse(source)
+    kept = []
+    for node in tree.body:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.Try, ast.If)):
+            kept.append(node)
+    return imported_modules(ast.unparse(ast.Module(kept, [])), module, is_package)
 
 
-def violations(layer: str, path: Path) -> list[str]:
-    """The imports of the module at ``path`` that point across or up from ``layer``."""
-    name = _module_name(path)
-    imports = imported_modules(
-        path.read_text(encoding="utf-8"), name, is_package=path.stem == "__init__"
-    )
-    return sorted(f"{name} imports {i}" for i in imports if _is_within(i, FORBIDDEN[layer]))
+def test_no_import_circles():
+    modules = dict(_source_modules())
+    graph = {}
+    for name, path in modules.items():
+        imports = _module_level_imports(
+            path.read_text(encoding="utf-8"), name, path.stem == "__init__"
+        )
+        # a package is loaded before its submodules: that edge is not a circle
+        graph[name] = {
+            i for i in imports if i in modules and i != name and not name.startswith(i + ".")
+        }
+    state: dict[str, int] = {}
+    cycles = []
 
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycles.append([*trail[trail.index(nxt) :], nxt] if nxt in trail else [node, nxt])
+            elif nxt not in state:
+                visit(nxt, [*trail, nxt])
+        state[node] = 2
 
-def test_the_layers_hold_modules():
-    layers = _layer_modules()
-    core_names = {p.stem for p in layers["core"]}
-    assert {"problem", "registry", "geometry"} <= core_names
-    assert not core_names & {"cli", "workflows"}
-    assert any(p.stem == "eigen" for p in layers["problems"])
-    assert layers["solvers"], "solvers/ holds no module"
-
-
-@pytest.mark.parametrize("layer", ["core", "problems", "solvers"])
-def test_imports_point_down(layer):
-    found = [v for path in _layer_modules()[layer] for v in violations(layer, path)]
-    assert not found, f"{layer} imports across or up the layers: {found}"
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert not cycles, f"import circles: {cycles[:5]}"
 
 
 def test_the_import_checker_sees_violations():
     # a checker that cannot fail checks nothing: feed it the imports it must catch
     source = (
         "import numpy\n"
-        "from manifoldscape.problem import Problem\n"
+        "from manifoldscape.core.problem import Problem\n"
         "def later():\n"
         "    from ..solvers import trust_regions\n"
-        "    from manifoldscape import workflows\n"
+        "    from manifoldscape.landscape import census\n"
         "    import manifoldscape.problems.eigen\n"
     )
-    found = imported_modules(source, "manifoldscape.problems.fancy")
-    assert "manifoldscape.solvers.trust_regions" in found
-    assert "manifoldscape.workflows" in found
-    assert "manifoldscape.problems.eigen" in found
-    assert _is_within("manifoldscape.solvers.trust_regions", FORBIDDEN["problems"])
-    assert _is_within("manifoldscape.workflows", FORBIDDEN["problems"])
-    assert _is_within("manifoldscape.problems.eigen", FORBIDDEN["core"])
-    assert not _is_within("manifoldscape.problem", FORBIDDEN["core"])
-    assert not _is_within("manifoldscape.problems_extra", PROBLEMS)
+    found = violations("manifoldscape.problems.fancy", source)
+    assert any("manifoldscape.solvers.trust_regions" in v for v in found)
+    assert any("manifoldscape.landscape" in v for v in found)
+    assert not any("manifoldscape.problems.eigen" in v for v in found)
+    assert not any("manifoldscape.core.problem" in v for v in found)
+    assert violations("manifoldscape.core.problem", "from manifoldscape.geometry import x") == []
+    assert violations("manifoldscape.geometry.points", "import manifoldscape.core.problem")
+    assert violations("manifoldscape.core.loop", "import manifoldscape.testing")
+    assert _layer_of("manifoldscape.problems_extra") is None
     # a relative import inside a package's __init__ resolves against the package itself
     assert "manifoldscape.problems.eigen" in imported_modules(
         "from .eigen import rayleigh", "manifoldscape.problems", is_package=True

@@ -8,10 +8,10 @@ import pytest
 
 import manifoldscape as ms
 from manifoldscape import testing
+from manifoldscape.core.symmetry import Phase, Sign
 from manifoldscape.problems import phase_retrieval, phase_retrieval_one_unknown
 from manifoldscape.problems.measurements import coded_diffraction, gaussian_measurements
 from manifoldscape.problems.phase_retrieval import initial_point
-from manifoldscape.symmetry import Phase, Sign
 
 LOSSES = ["intensity", "amplitude", "activated", "smoothed_amplitude"]
 SIZES = {"gaussian": [4, 11], "cdp": [6, (3, 4)]}

@@ -1,4 +1,4 @@
-"""Pictures (manifoldscape.plots and ``manifoldscape plot``): files written, plotted data right.
+"""Pictures (``manifoldscape.landscape.plots``, ``manifoldscape plot``): files written, data right.
 
 Each test reads the data back from the returned Figure (the mesh's array, scatter offsets, line
 data) and compares it with an independent computation: the cost at the grid points, the
@@ -17,8 +17,8 @@ import pytest
 from pymanopt.manifolds import Sphere
 
 import manifoldscape as ms
-from manifoldscape import plots
 from manifoldscape.cli import main
+from manifoldscape.landscape import plots
 from manifoldscape.problems import (
     eigenspace,
     phase_retrieval_one_unknown,
@@ -290,7 +290,7 @@ def test_morse_offsets_are_index_and_cost_sized_by_count():
 
 
 def test_morse_of_a_real_census_of_the_rayleigh_quotient():
-    census = pytest.importorskip("manifoldscape.census")
+    census = pytest.importorskip("manifoldscape.landscape.census")
     problem = rayleigh(n=4, spectrum="linear", seed=0)
     found = census.census(problem, starts=20, seed=0)
     fig = plots.morse_diagram(found)

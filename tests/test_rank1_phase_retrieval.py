@@ -7,9 +7,9 @@ import pytest
 
 import manifoldscape as ms
 from manifoldscape import testing
-from manifoldscape.certificate import Verdict
+from manifoldscape.core.certificate import Verdict
 from manifoldscape.geometry import random_point
-from manifoldscape.manifolds import SymmetricFixedRank
+from manifoldscape.geometry.fixed_rank import SymmetricFixedRank
 from manifoldscape.problems import phase_retrieval, rank1_phase_retrieval
 from manifoldscape.problems.measurements import coded_diffraction, gaussian_measurements
 from manifoldscape.problems.rank1_phase_retrieval import MeasurementFrame, rank1_initial_point

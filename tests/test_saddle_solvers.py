@@ -15,10 +15,11 @@ import pytest
 from pymanopt.manifolds import Sphere
 
 import manifoldscape as ms
-from manifoldscape.certificate import Verdict, certify
+from manifoldscape.core.certificate import Verdict, certify
+from manifoldscape.core.loop import GradientNormBelow, MaxIterations
+from manifoldscape.core.problem import Objective, Problem
+from manifoldscape.core.result import StopReason
 from manifoldscape.geometry import random_point
-from manifoldscape.loop import GradientNormBelow, MaxIterations
-from manifoldscape.problem import Objective, Problem
 from manifoldscape.problems import (
     phase_retrieval,
     phase_retrieval_one_unknown,
@@ -29,7 +30,6 @@ from manifoldscape.problems.low_rank import (
     relative_matrix_error,
     symmetric_factorization_critical_points,
 )
-from manifoldscape.result import StopReason
 from manifoldscape.solvers.arc import CubicLanczos, minimize_tridiagonal_cubic
 
 NEW = ["perturbed-gradient-descent", "arc", "lbfgs"]

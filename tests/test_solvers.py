@@ -14,8 +14,7 @@ import pytest
 from pymanopt.manifolds import Euclidean, Sphere
 
 import manifoldscape as ms
-from manifoldscape.geometry import random_point
-from manifoldscape.loop import (
+from manifoldscape.core.loop import (
     AllOf,
     CostChangeBelow,
     GradientNormBelow,
@@ -26,9 +25,10 @@ from manifoldscape.loop import (
     StepSizeBelow,
     gradient_scale,
 )
-from manifoldscape.problem import EvaluationCounter, Objective, Problem
+from manifoldscape.core.problem import EvaluationCounter, Objective, Problem
+from manifoldscape.core.result import EvaluationCounts, StopReason
+from manifoldscape.geometry import random_point
 from manifoldscape.problems import eigenspace, rayleigh, singular_pair
-from manifoldscape.result import EvaluationCounts, StopReason
 from manifoldscape.solvers import TruncatedConjugateGradient, TrustRegions
 from manifoldscape.solvers.pymanopt_wrappers import stop_reason_from_message
 from manifoldscape.solvers.trust_regions import InnerStop
@@ -299,7 +299,7 @@ def test_gradient_descent_too_long_a_step_does_not_converge(small_rayleigh):
 
 # --------------------------------------------------------------------------- stopping criteria
 def _info(iteration=1, gradient_norm=1.0, step=1.0, elapsed=0.0, cost_change=1.0, cost_evals=1):
-    from manifoldscape.loop import SolverState
+    from manifoldscape.core.loop import SolverState
 
     state = SolverState(
         problem=None,

@@ -16,10 +16,10 @@ from pymanopt.manifolds import Euclidean, Grassmann, SpecialOrthogonalGroup, Sph
 from scipy.optimize import linear_sum_assignment
 
 import manifoldscape as ms
+from manifoldscape.core.problem import Objective, Problem
+from manifoldscape.core.result import StopReason
 from manifoldscape.geometry import random_point
-from manifoldscape.problem import Objective, Problem
 from manifoldscape.problems import rayleigh
-from manifoldscape.result import StopReason
 from manifoldscape.solvers import (
     DeflationResult,
     FixedPointIteration,

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from manifoldscape.store import (
+from manifoldscape.experiments.store import (
     COLUMNS,
     DETERMINISTIC_COLUMNS,
     SCHEMA_VERSION,
@@ -173,7 +173,7 @@ def test_export_to_dataframe_and_csv(tmp_path):
 # --------------------------------------------------------------------------- SIGKILL
 _SWEEP_CODE = """
 import sys
-from manifoldscape.sweep import sweep
+from manifoldscape.experiments.sweep import sweep
 for db in sys.argv[2:]:
     sweep("phase_retrieval", {{"n": [8], "m": ["3*n", "4*n", "6*n"]}}, trials={trials},
           db=db, workers=int(sys.argv[1]), progress=False)

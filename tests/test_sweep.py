@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from manifoldscape.cli import main
-from manifoldscape.registry import problem_registry
-from manifoldscape.store import DETERMINISTIC_COLUMNS, open_store
-from manifoldscape.sweep import (
+from manifoldscape.core.registry import problem_registry
+from manifoldscape.experiments.store import DETERMINISTIC_COLUMNS, open_store
+from manifoldscape.experiments.sweep import (
     SweepError,
     parse_expression,
     phase_transition,
@@ -143,7 +143,7 @@ def test_plan_refuses_bad_solver_problem_and_start():
 
 
 def test_trial_seeds_depend_only_on_the_trial_key():
-    from manifoldscape.sweep import _trial_seeds
+    from manifoldscape.experiments.sweep import _trial_seeds
 
     wide = plan_sweep("phase_retrieval", {"n": [8], "m": ["2*n", "4*n"]}).tasks(3)
     narrow = plan_sweep("phase_retrieval", {"n": [8], "m": ["4*n"]}).tasks(5)
@@ -207,7 +207,7 @@ def flaky_problem(tmp_path, monkeypatch):
             from pathlib import Path
 
             from manifoldscape.problems import rayleigh
-            from manifoldscape.registry import problem_registry
+            from manifoldscape.core.registry import problem_registry
 
 
             def flaky(n: int = 4, mode: str = "ok", marker: str = "", seed=None):

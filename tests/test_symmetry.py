@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import scipy.linalg
 
+from manifoldscape.core.symmetry import Identity, OrthogonalRight, Phase, ProductGroup, Sign
 from manifoldscape.geometry import random_point
 from manifoldscape.problems import eigenspace, rayleigh, singular_pair
-from manifoldscape.symmetry import Identity, OrthogonalRight, Phase, ProductGroup, Sign
 
 
 @pytest.fixture

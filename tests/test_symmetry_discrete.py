@@ -10,7 +10,7 @@ import itertools
 import numpy as np
 import pytest
 
-from manifoldscape.symmetry import Scaled, SignedPermutation, SignedShift
+from manifoldscape.core.symmetry import Scaled, SignedPermutation, SignedShift
 
 
 @pytest.fixture

@@ -17,11 +17,11 @@ import pytest
 
 import manifoldscape as ms
 from manifoldscape import testing
-from manifoldscape.certificate import Verdict
+from manifoldscape.core.certificate import Verdict
+from manifoldscape.core.symmetry import SignedPermutation
 from manifoldscape.geometry import random_point
 from manifoldscape.problems import tensor_decomposition
 from manifoldscape.problems.tensor_decomposition import symmetric_tensor
-from manifoldscape.symmetry import SignedPermutation
 
 CASES = [
     {"n": 2},

@@ -64,8 +64,8 @@ def _add_census_arguments(sub: argparse.ArgumentParser, shared: Any) -> None:
 
 def _run_census(args: argparse.Namespace, shared: Any) -> tuple[Any, dict[str, Any], Any]:
     """Build the instance and run the census; library errors become one-line usage errors."""
-    from manifoldscape.census import census
-    from manifoldscape.registry import solver_registry
+    from manifoldscape.core.registry import solver_registry
+    from manifoldscape.landscape.census import census
 
     problem, parameters = shared.build_problem(args.name, args.param, args.seed)
     solvers = tuple(args.solver or ("trust-regions",))
@@ -123,7 +123,7 @@ def _check_output(text: str, shared: Any) -> Path:
 def _command_morse(args: argparse.Namespace, shared: Any) -> int:
     output = _check_output(args.output, shared)
     try:
-        from manifoldscape.plots import morse_diagram
+        from manifoldscape.landscape.plots import morse_diagram
     except ImportError as exc:
         raise shared.UsageError(
             f"the Morse diagram needs matplotlib: {shared.one_line(exc)}"

@@ -12,7 +12,7 @@
 
 Every kind takes ``NAME --param KEY=VALUE --seed N`` like ``solve`` (the same instance) and
 ``--output FILE`` ending in ``.png`` or ``.svg``; ``--json`` prints what was drawn as one JSON
-object.  The pictures are those of ``manifoldscape.plots``:
+object.  The pictures are those of ``manifoldscape.landscape.plots``:
 
 * ``sphere`` — the cost on S² (problems on the sphere in R³ only) with the critical points of a
   census from ``--starts`` random starts (default 40; 0 for none) and any ``--point`` files,
@@ -67,7 +67,7 @@ def _draw(shared: Any, what: str, function: Any, *args: Any, **kwargs: Any) -> A
 
 
 def _finish(args: argparse.Namespace, shared: Any, figure: Any, path: Path, **info: Any) -> int:
-    from manifoldscape.plots import save_figure
+    from manifoldscape.landscape.plots import save_figure
 
     save_figure(figure, path)
     if args.json:
@@ -78,7 +78,7 @@ def _finish(args: argparse.Namespace, shared: Any, figure: Any, path: Path, **in
 
 
 def _run_sphere(args: argparse.Namespace, shared: Any) -> int:
-    from manifoldscape import plots
+    from manifoldscape.landscape import plots
 
     problem, _ = shared.build_problem(args.name, args.param, args.seed)
     path = _output_path(args.output, shared)
@@ -91,7 +91,7 @@ def _run_sphere(args: argparse.Namespace, shared: Any) -> int:
 
         manifold = problem.manifold  # anything but S² in R³ is refused by sphere_landscape below
         if isinstance(manifold, Sphere) and point_shape(manifold) == (3,):
-            from manifoldscape.census import census
+            from manifoldscape.landscape.census import census
 
             found = _draw(shared, "census", census, problem, starts=args.starts, seed=args.seed + 1)
             classes = list(found.classes)
@@ -111,8 +111,8 @@ def _run_sphere(args: argparse.Namespace, shared: Any) -> int:
 
 
 def _run_slice(args: argparse.Namespace, shared: Any) -> int:
-    from manifoldscape import plots
     from manifoldscape.geometry import random_point
+    from manifoldscape.landscape import plots
 
     problem, _ = shared.build_problem(args.name, args.param, args.seed)
     path = _output_path(args.output, shared)
@@ -135,7 +135,7 @@ def _run_slice(args: argparse.Namespace, shared: Any) -> int:
 
 
 def _run_profile(args: argparse.Namespace, shared: Any) -> int:
-    from manifoldscape import plots
+    from manifoldscape.landscape import plots
 
     problem, _ = shared.build_problem(args.name, args.param, args.seed)
     path = _output_path(args.output, shared)
@@ -155,8 +155,8 @@ def _run_profile(args: argparse.Namespace, shared: Any) -> int:
 
 
 def _run_spectrum(args: argparse.Namespace, shared: Any) -> int:
-    from manifoldscape import plots
-    from manifoldscape.certificate import certify
+    from manifoldscape.core.certificate import certify
+    from manifoldscape.landscape import plots
 
     problem, _ = shared.build_problem(args.name, args.param, args.seed)
     path = _output_path(args.output, shared)
@@ -168,10 +168,10 @@ def _run_spectrum(args: argparse.Namespace, shared: Any) -> int:
 
 
 def _run_convergence(args: argparse.Namespace, shared: Any) -> int:
-    from manifoldscape import plots
+    from manifoldscape.core.registry import solver_registry
+    from manifoldscape.core.workflows import solve
     from manifoldscape.geometry import random_point
-    from manifoldscape.registry import solver_registry
-    from manifoldscape.workflows import solve
+    from manifoldscape.landscape import plots
 
     problem, _ = shared.build_problem(args.name, args.param, args.seed)
     path = _output_path(args.output, shared)

@@ -10,9 +10,9 @@
                                         [--line LABEL=X ...]
 
 Grid values are numbers, strings or expressions of the other parameters (``m=1*n,2*n,4*n``; see
-``manifoldscape.sweep``).  ``--workers 0`` runs in this process, ``--scheduler local`` on a Dask
-LocalCluster, ``--scheduler tcp://HOST:PORT`` on a running Dask scheduler.  Running the same
-command again resumes the sweep; a different sweep under the same ``--db`` is refused.
+``manifoldscape.experiments.sweep``).  ``--workers 0`` runs in this process, ``--scheduler local``
+on a Dask LocalCluster, ``--scheduler tcp://HOST:PORT`` on a running Dask scheduler.  Running the
+same command again resumes the sweep; a different sweep under the same ``--db`` is refused.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def _run(args: argparse.Namespace, shared: Any) -> int:
         raise shared.UsageError("sweep needs --db FILE, the SQLite file of the trials")
     if args.workers is not None and args.scheduler not in (None, "local"):
         raise shared.UsageError("--workers and --scheduler ADDRESS exclude each other")
-    from manifoldscape.sweep import SweepError, format_summary, sweep
+    from manifoldscape.experiments.sweep import SweepError, format_summary, sweep
 
     grid = _parse_grid(args.grid, shared)
     fixed = shared.parse_options(args.param, "--param")
@@ -170,8 +170,8 @@ def _run(args: argparse.Namespace, shared: Any) -> int:
 
 
 def _show(file: str, as_json: bool, shared: Any) -> int:
-    from manifoldscape.store import open_store
-    from manifoldscape.sweep import format_summary, summarize
+    from manifoldscape.experiments.store import open_store
+    from manifoldscape.experiments.sweep import format_summary, summarize
 
     try:
         with open_store(file, readonly=True) as store:
@@ -210,7 +210,7 @@ def _show(file: str, as_json: bool, shared: Any) -> int:
 
 
 def _plot(args: argparse.Namespace, shared: Any) -> int:
-    from manifoldscape.sweep import SweepError, phase_transition
+    from manifoldscape.experiments.sweep import SweepError, phase_transition
 
     output = Path(args.output)
     if output.suffix.lower() not in (".png", ".svg", ".pdf"):

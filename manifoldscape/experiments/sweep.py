@@ -37,9 +37,9 @@ processes (one thread each); ``scheduler="tcp://host:port"`` uses that Dask sche
 (unreachable within ``timeout`` seconds: a ``SweepError``).
 
 **Store.** Every finished trial is committed by this process as it arrives, to the SQLite file
-``db`` (``manifoldscape.store``): a re-run skips what is done, a different definition under the
-same file is refused.  ``trials`` is not part of the definition: running again with more trials
-adds them.
+``db`` (``manifoldscape.experiments.store``): a re-run skips what is done, a different definition
+under the same file is refused.  ``trials`` is not part of the definition: running again with more
+trials adds them.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ from typing import Any
 
 import numpy as np
 
-from manifoldscape.store import (
+from manifoldscape.experiments.store import (
     COLUMNS,
     SweepStore,
     canonical_json,
@@ -370,9 +370,9 @@ def _return_annotation(obj: Any) -> Any:
 
 
 def _kinds(factory: Callable[..., Any]) -> dict[str, set[str]]:
-    from manifoldscape.cli import _parameter_kinds
+    from manifoldscape.boundary.parsing import parameter_kinds
 
-    return _parameter_kinds(factory)
+    return parameter_kinds(factory)
 
 
 def _jsonable_value(value: Any, what: str) -> Any:
@@ -395,10 +395,10 @@ def _jsonable_value(value: Any, what: str) -> Any:
 def _literal(value: Any, kinds: set[str], what: str) -> Any:
     """A grid or option value given as text or a Python value, checked against ``kinds``."""
     if isinstance(value, str):
-        from manifoldscape.cli import UsageError, _parse_value
+        from manifoldscape.boundary.parsing import UsageError, parse_value
 
         try:
-            value = _parse_value(value, kinds, what)
+            value = parse_value(value, kinds, what)
         except UsageError as exc:
             text = str(exc)
             if kinds & {"int", "float"}:
@@ -463,7 +463,7 @@ def plan_sweep(
     against its annotations, expressions parsed and evaluated at every grid point, solver
     options by building the solver.
     """
-    from manifoldscape.registry import problem_registry, solver_registry
+    from manifoldscape.core.registry import problem_registry, solver_registry
 
     if not isinstance(problem, str):
         raise TypeError(f"problem must be a registered problem name, got {type(problem).__name__}")
@@ -620,8 +620,8 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
 
     A top-level function so that process pools and Dask workers can run it.
     """
-    from manifoldscape.problem import Problem
-    from manifoldscape.workflows import make_solver
+    from manifoldscape.core.problem import Problem
+    from manifoldscape.core.workflows import make_solver
 
     problem_seed, solver_seed = _trial_seeds(task.entropy)
     record: dict[str, Any] = {
@@ -641,7 +641,7 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
             if task.factory is not None:
                 factory = task.factory
             else:
-                from manifoldscape.registry import problem_registry
+                from manifoldscape.core.registry import problem_registry
 
                 factory = problem_registry.get(task.problem).factory
             problem = factory(**task.parameters, seed=problem_seed)
@@ -941,7 +941,7 @@ class SweepResult:
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def records(self) -> list[dict[str, Any]]:
-        """Every stored trial (see ``manifoldscape.store.COLUMNS``)."""
+        """Every stored trial (see ``manifoldscape.experiments.store.COLUMNS``)."""
         with open_store(self.db, readonly=True) as store:
             return store.records()
 
@@ -1041,7 +1041,9 @@ def sweep(
     too new or holds another sweep (``StoreError``), or an unreachable scheduler — before any
     trial runs, with the store's contents untouched.
     """
-    from manifoldscape import __version__
+    from importlib.metadata import version
+
+    __version__ = version("manifoldscape")
 
     if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 1:
         raise SweepError(f"trials must be a positive integer, got {trials!r}")
@@ -1508,5 +1510,5 @@ def _label(value: Any) -> str:
 
 
 def columns() -> list[str]:
-    """The stored columns of a trial (``manifoldscape.store.COLUMNS``)."""
+    """The stored columns of a trial (``manifoldscape.experiments.store.COLUMNS``)."""
     return list(COLUMNS)

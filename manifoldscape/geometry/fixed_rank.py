@@ -46,8 +46,8 @@ from typing import Any
 import numpy as np
 from pymanopt.manifolds.manifold import RiemannianSubmanifold
 
-from manifoldscape._validation import Seed, as_generator, require_positive_int
-from manifoldscape.geometry import TangentBasis
+from manifoldscape.boundary.arguments import Seed, as_generator, require_positive_int
+from manifoldscape.geometry.points import TangentBasis
 
 __all__ = [
     "FixedRank",

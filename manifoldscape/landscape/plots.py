@@ -37,7 +37,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from manifoldscape.certificate import Certificate, certify
+from manifoldscape.core.certificate import Certificate, certify
+from manifoldscape.core.hessian import RiemannianHessian
+from manifoldscape.core.problem import Problem
+from manifoldscape.core.result import Result
 from manifoldscape.geometry import (
     batch_item,
     point_norm,
@@ -45,9 +48,6 @@ from manifoldscape.geometry import (
     tangent_basis,
     zero_tangent_vector,
 )
-from manifoldscape.hessian import RiemannianHessian
-from manifoldscape.problem import Problem
-from manifoldscape.result import Result
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -176,7 +176,7 @@ def _symmetric_copies(problem: Problem, x: np.ndarray) -> list[np.ndarray]:
     """
     from itertools import permutations, product
 
-    from manifoldscape.symmetry import Sign
+    from manifoldscape.core.symmetry import Sign
 
     group = problem.symmetry
     images = [np.asarray(x, dtype=float)]

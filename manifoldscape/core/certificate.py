@@ -36,12 +36,12 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg
 
-from manifoldscape._validation import Seed, as_generator
+from manifoldscape.boundary.arguments import Seed, as_generator
+from manifoldscape.core.hessian import RiemannianHessian
 from manifoldscape.geometry import point_norm
-from manifoldscape.hessian import RiemannianHessian
 
 if TYPE_CHECKING:
-    from manifoldscape.problem import Problem
+    from manifoldscape.core.problem import Problem
 
 logger = logging.getLogger(__name__)
 

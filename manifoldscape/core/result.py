@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from manifoldscape.certificate import Certificate
+    from manifoldscape.core.certificate import Certificate
 
 
 class StopReason(enum.Enum):

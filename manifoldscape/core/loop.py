@@ -19,7 +19,7 @@ Everything else is written once, in ``IterativeSolver.run``:
    columns, the iterates on request) and a ``callback(iteration, info)`` after every iterate;
 5. a non-finite cost or gradient: the loop stops with ``StopReason.NON_FINITE_COST`` and returns
    the last iterate whose cost was finite;
-6. the second-order certificate of the final point (``manifoldscape.certificate.certify``).
+6. the second-order certificate of the final point (``manifoldscape.core.certificate.certify``).
 
 Default stopping rule (scale-aware, never a bare 1e-8): stop when
 
@@ -48,10 +48,10 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from manifoldscape._validation import Seed, as_generator, require_options
+from manifoldscape.boundary.arguments import Seed, as_generator, require_options
+from manifoldscape.core.problem import EvaluationCounter, Problem
+from manifoldscape.core.result import EvaluationCounts, History, Result, StopReason
 from manifoldscape.geometry import point_norm, random_point
-from manifoldscape.problem import EvaluationCounter, Problem
-from manifoldscape.result import EvaluationCounts, History, Result, StopReason
 
 logger = logging.getLogger(__name__)
 
@@ -461,7 +461,7 @@ def certify_point(
     """``certify(problem, point, **options)`` if ``enabled``, else None (imported lazily)."""
     if not enabled:
         return None
-    from manifoldscape.certificate import certify
+    from manifoldscape.core.certificate import certify
 
     return certify(problem, point, **dict(options or {}))
 

@@ -53,7 +53,7 @@ same classes, and a continuous group's orbit directions are skipped.  The phase 
 Every search ends with **Riemannian Newton** steps, Hess f(x)[η] = −grad f(x), solved in tangent
 coordinates (dense eigen-decomposition up to ``dense_limit`` tangent dimensions, MINRES on the
 matrix-free indefinite Hessian beyond), until ‖grad f‖ stops decreasing at round-off.  A point is
-converged when ‖grad f‖ passes the certificate's scaled test (``manifoldscape.certificate``):
+converged when ‖grad f‖ passes the certificate's scaled test (``manifoldscape.core.certificate``):
 
     ‖grad f(x)‖ ≤ rtol_gradient · (‖Hess f(x)‖ · max(‖x‖, 1) + ‖∇f(x)‖);
 
@@ -84,12 +84,12 @@ from pymanopt.manifolds import (
     Stiefel,
 )
 
-from manifoldscape._validation import Seed, require_positive_int
-from manifoldscape.certificate import Certificate, Verdict, certify
+from manifoldscape.boundary.arguments import Seed, require_positive_int
+from manifoldscape.core.certificate import Certificate, Verdict, certify
+from manifoldscape.core.hessian import RiemannianHessian
+from manifoldscape.core.problem import Objective, Problem
+from manifoldscape.core.symmetry import Identity
 from manifoldscape.geometry import point_norm, random_point, tangent_basis
-from manifoldscape.hessian import RiemannianHessian
-from manifoldscape.problem import Objective, Problem
-from manifoldscape.symmetry import Identity
 
 logger = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ class Census:
 
     def plot(self, ax: Any = None) -> Any:
         """The Morse diagram, cost against index (seed 003 Fig. 6, right); returns the figure."""
-        from manifoldscape.plots import morse_diagram
+        from manifoldscape.landscape.plots import morse_diagram
 
         return morse_diagram(self, ax=ax)
 
@@ -661,7 +661,7 @@ def _seed_sequence(seed: Seed) -> np.random.SeedSequence:
 
 
 def _check_solvers(solvers: Any) -> tuple[str, ...]:
-    from manifoldscape.registry import solver_registry
+    from manifoldscape.core.registry import solver_registry
 
     if isinstance(solvers, str):
         solvers = (solvers,)
@@ -741,7 +741,7 @@ def census(
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable as callback(done, starts), got {callback!r}")
     options = dict(solver_options or {})
-    from manifoldscape.workflows import make_solver
+    from manifoldscape.core.workflows import make_solver
 
     configured = {name: make_solver(name, **options) for name in solver_names}
     sequence = _seed_sequence(seed)

@@ -46,7 +46,8 @@ import numpy as np
 from pymanopt.manifolds import Product
 from pymanopt.manifolds.manifold import Manifold
 
-from manifoldscape._validation import Seed, as_generator, require_positive_int
+from manifoldscape.boundary.arguments import Seed, as_generator, require_positive_int
+from manifoldscape.core.problem import Problem
 from manifoldscape.geometry import (
     ProductVector,
     as_tangent,
@@ -61,7 +62,6 @@ from manifoldscape.geometry import (
     second_order_retraction,
     tangent_basis,
 )
-from manifoldscape.problem import Problem
 
 __all__ = [
     "AutogradComparison",

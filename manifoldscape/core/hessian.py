@@ -18,7 +18,7 @@ import scipy.sparse.linalg
 from manifoldscape.geometry import TangentBasis, stack_batch, tangent_basis
 
 if TYPE_CHECKING:
-    from manifoldscape.problem import Problem
+    from manifoldscape.core.problem import Problem
 
 
 class RiemannianHessian:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from manifoldscape._validation import Seed
-from manifoldscape.problem import Problem
-from manifoldscape.registry import problem_registry, solver_registry
-from manifoldscape.result import Result
+from manifoldscape.boundary.arguments import Seed
+from manifoldscape.core.problem import Problem
+from manifoldscape.core.registry import problem_registry, solver_registry
+from manifoldscape.core.result import Result
 
 
 def make_problem(name: str, **parameters: Any) -> Problem:

@@ -25,6 +25,8 @@ import pymanopt
 from pymanopt.manifolds import Product
 from pymanopt.manifolds.manifold import Manifold, RiemannianSubmanifold
 
+from manifoldscape.core.result import EvaluationCounts
+from manifoldscape.core.symmetry import Identity, SymmetryGroup
 from manifoldscape.geometry import (
     as_tangent,
     batch_item,
@@ -33,8 +35,6 @@ from manifoldscape.geometry import (
     point_norm,
     same_point,
 )
-from manifoldscape.result import EvaluationCounts
-from manifoldscape.symmetry import Identity, SymmetryGroup
 
 
 class Objective(abc.ABC):

@@ -16,7 +16,7 @@ conversions).  This module adds what landscape analysis needs on top of them:
 Supported manifolds: ``Sphere``, ``Stiefel``, ``Grassmann``, ``SpecialOrthogonalGroup``,
 ``Euclidean``, ``ComplexEuclidean`` and ``Product`` of these (``k = 1`` throughout), and any
 manifold that follows the small *landscape protocol* below (the fixed-rank manifolds of
-``manifoldscape.manifolds`` do).
+``manifoldscape.geometry.fixed_rank`` do).
 
 Landscape protocol.  A manifold object may provide any of these methods, and the functions here
 call them instead of their own branches: ``point_shape()``, ``is_complex`` (a bool attribute),
@@ -49,7 +49,7 @@ from pymanopt.manifolds import (
 )
 from pymanopt.manifolds.manifold import Manifold
 
-from manifoldscape._validation import Seed, as_generator
+from manifoldscape.boundary.arguments import Seed, as_generator
 
 try:  # pymanopt's list type for tangent vectors of a product (supports + - * /)
     from pymanopt.manifolds.product import _ProductTangentVector as ProductVector
@@ -58,7 +58,7 @@ except ImportError:  # pragma: no cover - pymanopt moved it
 
 SUPPORTED = (
     "Sphere, Stiefel, Grassmann, SpecialOrthogonalGroup, Euclidean, ComplexEuclidean, Product, "
-    "and manifolds with the landscape protocol (manifoldscape.manifolds: FixedRank, "
+    "and manifolds with the landscape protocol (manifoldscape.geometry.fixed_rank: FixedRank, "
     "SymmetricFixedRank)"
 )
 

@@ -1,0 +1,1 @@
+"""The experiments layer: sweeps (grid plans, executors, summaries) and their SQLite store."""

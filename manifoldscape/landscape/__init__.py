@@ -1,0 +1,1 @@
+"""The landscape layer: the census of critical points, connections between them, pictures."""
