@@ -88,6 +88,11 @@ class Certificate:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
+    def morse_nondegenerate(self) -> bool:
+        """No eigenvalue within tolerance of 0 off the symmetry orbit (a Morse–Bott point)."""
+        return self.null_dimension == 0 and len(self.eigenvalues) > 0
+
+    @property
     def is_critical(self) -> bool:
         """Whether the gradient is within tolerance of zero."""
         return self.verdict is not Verdict.NOT_CRITICAL
@@ -115,6 +120,7 @@ class Certificate:
             "max_eigenvalue": self.max_eigenvalue,
             "symmetry_dimension": self.symmetry_dimension,
             "null_dimension": self.null_dimension,
+            "morse_nondegenerate": self.morse_nondegenerate,
             "gradient_norm": self.gradient_norm,
             "gradient_tolerance": self.gradient_tolerance,
             "eigenvalue_tolerance": self.eigenvalue_tolerance,
