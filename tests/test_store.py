@@ -21,7 +21,16 @@ from manifoldscape.experiments.store import (
     open_store,
 )
 
-DEFINITION = {"format": 1, "problem": "rayleigh", "grid": [["n", [3, 4]]], "seed": 0}
+DEFINITION = {
+    "format": 1,
+    "problem": "rayleigh",
+    "grid": [["n", [3, 4]]],
+    "problem_options": {},
+    "solver": "trust-regions",
+    "solver_options": {},
+    "start": "random",
+    "seed": 0,
+}
 
 
 def _record(point, trial, **fields):
@@ -150,7 +159,7 @@ def test_readonly_open_needs_an_existing_store(tmp_path):
     with pytest.raises(StoreError, match="does not exist"):
         open_store(tmp_path / "no" / "dir.sqlite")
     path = _filled(tmp_path / "s.sqlite")
-    with open_store(path, readonly=True) as store, pytest.raises(sqlite3.OperationalError):
+    with open_store(path, readonly=True) as store, pytest.raises(StoreError, match="read-only"):
         store.add(_record(3, 9))
 
 
