@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import math
 import os
 import resource
 from collections.abc import Iterator
@@ -119,6 +120,8 @@ def planning_probe() -> Iterator[None]:
 def format_bytes(nbytes: float) -> str:
     """A byte count in binary units: ``74.5 GiB``."""
     value = float(nbytes)
+    if not math.isfinite(value):
+        return "an unbounded amount"
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if abs(value) < 1024 or unit == "PiB":
             return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.3g} {unit}"
@@ -196,7 +199,10 @@ def require_memory(nbytes: float, what: str) -> None:
     n × n"``.  Lifted by ``MANIFOLDSCAPE_ALLOW_LARGE=1`` or ``allowing_large()``.  Inside
     ``planning_probe()`` it raises ``PlanCheckpoint`` once the size passed.
     """
-    nbytes = float(nbytes)
+    try:
+        nbytes = float(nbytes)
+    except OverflowError:  # a Python int beyond any float: beyond any memory too
+        nbytes = math.inf
     if not allow_large():
         available = available_memory()
         if available is not None and nbytes > available:
