@@ -316,7 +316,10 @@ def _command_solve(args: argparse.Namespace) -> int:
         raise UsageError(f"solver {args.solver!r}: {one_line(exc)}") from exc
     solver_seed = args.seed + 1 if args.solver_seed is None else args.solver_seed
     try:
-        result = solve(problem, solver=args.solver, seed=solver_seed, certify=False, **options)
+        # overflows of a diverging run are detected below and reported on one line, so numpy's
+        # floating-point warnings would only repeat them
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            result = solve(problem, solver=args.solver, seed=solver_seed, certify=False, **options)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"solving {args.name!r} with {args.solver!r}: {one_line(exc)}") from exc
     result = _certified(problem, result, args.solver, options)
@@ -382,8 +385,9 @@ def _certified(problem: Any, result: Any, solver: str, options: dict[str, Any]) 
     except (ValueError, TypeError) as exc:
         shown = ", ".join(f"{k}={v}" for k, v in options.items()) or "its default options"
         raise UsageError(
-            f"solver {solver!r} diverged with {shown}: after {result.iterations} iteration(s) "
-            f"{one_line(exc)}; try a smaller step_size or another solver"
+            f"solver {solver!r} diverged with {shown}: its final point, after "
+            f"{result.iterations} iteration(s), is off the manifold ({one_line(exc)}); try a "
+            "smaller step_size or another solver"
         ) from None
     try:
         certificate = certify(problem, result.point)

@@ -57,7 +57,7 @@ class SmallFilesystem:
 
 @pytest.fixture
 def small_filesystem(tmp_path):
-    """Mount a tmpfs of 1 MiB at ``tmp_path / "small"`` (skipped where mounting is not allowed).
+    """Mount a tmpfs of 8 MiB at ``tmp_path / "small"`` (skipped where mounting is not allowed).
 
     Full-disk and read-only tests need a real filesystem limit; a tmpfs with ``size=`` is made
     inside the test and unmounted after it.  Mounting needs root (CAP_SYS_ADMIN).
@@ -67,14 +67,14 @@ def small_filesystem(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("mounting a size-limited tmpfs needs root (CAP_SYS_ADMIN); not root here")
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(path)],
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(path)],
         capture_output=True,
         text=True,
         check=False,
     )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a size-limited tmpfs here: {done.stderr.strip()}")
-    filesystem = SmallFilesystem(path, 1 << 20)
+    filesystem = SmallFilesystem(path, 8 << 20)
     try:
         yield filesystem
     finally:

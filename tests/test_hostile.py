@@ -170,6 +170,19 @@ def test_absurd_plans_are_refused_at_once_and_create_no_store(tmp_path):
 
 
 # --------------------------------------------------------------------------- 5. store races
+def _definition(n):
+    return {
+        "format": 1,
+        "problem": "rayleigh",
+        "grid": [["n", [n]]],
+        "problem_options": {},
+        "solver": "trust-regions",
+        "solver_options": {},
+        "start": "random",
+        "seed": 0,
+    }
+
+
 def _bind_after_barrier(path, definition, barrier, results):
     try:
         barrier.wait(timeout=30)
@@ -189,7 +202,7 @@ def test_racing_binds_on_a_fresh_store_store_one_definition(tmp_path):
         pytest.skip("needs the fork start method")
     for round_ in range(8):
         path = tmp_path / f"race-{round_}.sqlite"
-        definitions = [{"problem": "rayleigh", "grid": [["n", [3 + k]]]} for k in range(3)]
+        definitions = [_definition(3 + k) for k in range(3)]
         barrier = context.Barrier(3)
         results = context.Queue()
         processes = [
@@ -211,7 +224,7 @@ def test_racing_binds_on_a_fresh_store_store_one_definition(tmp_path):
 
 # --------------------------------------------------------------------------- 6. disks
 def test_a_full_disk_during_creation_leaves_a_usable_file(small_filesystem):
-    definition = {"problem": "rayleigh", "grid": [["n", [3]]]}
+    definition = _definition(3)
     failures = 0
     for leave in (0, 1024, 4096, 8192, 12288, 16384, 24576, 32768):
         db = small_filesystem.path / f"s{leave}.sqlite"
@@ -298,7 +311,7 @@ EDITS = {
     "cost-text": "UPDATE trials SET cost = 'abc'",
     "index-text": "UPDATE trials SET point_index = 'x'",
     "trial-text": "UPDATE trials SET trial = 't'",
-    "point-not-json": "UPDATE trials SET point = 'nope' WHERE trial = 0",
+    "point-not-json": "UPDATE trials SET point = 'nope' WHERE point_index = 0",
 }
 
 
@@ -690,8 +703,7 @@ def test_a_diverging_step_size_is_reported_as_divergence(capsys):
     status, _, err = cli(
         capsys, "solve", "rayleigh", "--solver", "gradient-descent", "--option", "step_size=1e300"
     )
-    assert_one_line_error(status, err, "diverged", "step_size")
-    assert "not on" not in err
+    assert_one_line_error(status, err, "solver 'gradient-descent' diverged", "step_size=1e+300")
 
 
 # --------------------------------------------------------------------------- a crafted zip
