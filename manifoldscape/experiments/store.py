@@ -259,6 +259,8 @@ class SweepStore:
     def _read(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple]:
         try:
             return self._connection.execute(sql, parameters).fetchall()
+        except UnicodeDecodeError:
+            raise _not_utf8(self.path) from None
         except sqlite3.Error as exc:
             raise _storage_error(exc, self.path, "reading") from None
 
@@ -307,6 +309,8 @@ class SweepStore:
                         (key, canonical_json(definition), library_version),
                     )
                     return key
+        except UnicodeDecodeError:
+            raise _not_utf8(self.path) from None
         except sqlite3.Error as exc:
             raise _storage_error(exc, self.path, "storing the sweep definition") from None
         return self._compare(stored, definition, key)
@@ -391,6 +395,8 @@ class SweepStore:
             )
             for row in cursor:
                 yield dict(zip(names, row, strict=True))
+        except UnicodeDecodeError:
+            raise _not_utf8(self.path) from None
         except sqlite3.Error as exc:
             raise _storage_error(exc, self.path, "reading the trials") from None
 
@@ -479,8 +485,14 @@ def _check_existing(connection: sqlite3.Connection, path: Path) -> int | None:
             problems = "; ".join(str(row[0]) for row in check[:3])
             raise StoreError(f"{path} is damaged (SQLite quick_check: {problems})")
         return version
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a readable sweep store: {exc}") from None
+
+
+def _not_utf8(path: Path) -> StoreError:
+    return StoreError(f"{path} holds text that is not valid UTF-8 (damaged or edited by hand)")
 
 
 def _check_contents(connection: sqlite3.Connection, path: Path, version: int) -> None:
@@ -495,11 +507,16 @@ def _check_contents(connection: sqlite3.Connection, path: Path, version: int) ->
     where = " OR ".join(f"({condition})" for _, condition in conditions)
     sql = f"SELECT CASE {case} END, quote(point), quote(trial) FROM trials WHERE {where} LIMIT 1"
     try:
-        row = connection.execute(sql).fetchone()
-    except sqlite3.OperationalError as exc:
-        if "no such function" not in str(exc):
-            raise StoreError(f"{path} is not a readable sweep store: {exc}") from None
-        row = connection.execute(sql.replace(conditions[-1][1], "0")).fetchone()
+        try:
+            row = connection.execute(sql).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such function" not in str(exc):
+                raise StoreError(f"{path} is not a readable sweep store: {exc}") from None
+            row = connection.execute(sql.replace(conditions[-1][1], "0")).fetchone()
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not a readable sweep store: {exc}") from None
     if row is not None:
         column, point, trial = row
         raise StoreError(
@@ -560,6 +577,8 @@ def open_store(path: str | Path, *, readonly: bool = False) -> SweepStore:
     if readonly:
         try:
             connection = _connect_readonly(path)
+        except UnicodeDecodeError:
+            raise _not_utf8(path) from None
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {path} for reading: {exc}") from None
         try:
