@@ -283,6 +283,33 @@ def test_a_full_disk_mid_sweep_is_one_line_and_keeps_the_trials(small_filesystem
     assert _stored(db) == 800
 
 
+def test_a_file_size_limit_mid_sweep_is_one_line_and_keeps_the_trials(tmp_path):
+    """The same without root: RLIMIT_FSIZE (SIGXFSZ ignored) makes writes past it fail."""
+    db = tmp_path / "s.sqlite"
+    assert cli_process(*_sweep_argv(db, 2))[0] == 0
+    limit = db.stat().st_size + 24 * 1024
+
+    def limited():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_CLI, *_sweep_argv(db, 2000)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=ENV,
+        preexec_fn=limited,
+        check=False,
+    )
+    assert_one_line_error(done.returncode, done.stderr, "a write failed", "kept")
+    kept = _stored(db)
+    assert kept >= 4
+    status, _, err, _ = cli_process(*_sweep_argv(db, 3))
+    assert status == 0, err
+    assert _stored(db) == max(kept, 6)
+
+
 def test_a_read_only_store_can_be_shown_and_is_refused_before_any_trial(small_filesystem, capsys):
     db = small_filesystem.path / "s.sqlite"
     assert cli(capsys, *_sweep_argv(db, 2))[0] == 0
@@ -404,7 +431,8 @@ def test_stored_errors_are_counted_and_retried_on_request(tmp_path, capsys, some
     sometimes_broken.unlink()
     status, out, err = cli(capsys, *argv, "--no-progress")
     assert status == 0, err
-    assert "0 trial(s) run" in out and "2 error(s) stored" in out and "--retry-errors" in out
+    assert "2 trial(s) planned, 0 run" in out and "2 error(s) stored" in out
+    assert "--retry-errors" in out
     status, out, err = cli(capsys, *argv, "--no-progress", "--retry-errors", "--json")
     assert status == 0, err
     data = json.loads(out)

@@ -440,7 +440,7 @@ def test_cli_sweep_show_and_plot(tmp_path, capsys):
     assert [row["m"] for row in data["summary"]] == [24, 48]
     assert data["definition"]["solver_options"] == {"max_iterations": 200}
     status, out, _ = _cli(capsys, *argv)
-    assert status == 0 and "0 trial(s) run, 4 already stored" in out
+    assert status == 0 and "4 trial(s) planned, 0 run, 4 already stored" in out
     assert "spurious min" in out
     status, out, _ = _cli(capsys, "sweep", "show", db, "--json")
     shown = json.loads(out)

@@ -197,8 +197,9 @@ def _storage_error(exc: sqlite3.Error, path: Path, doing: str) -> StoreError:
     lowered = text.lower()
     if "full" in lowered or "disk i/o" in lowered or "too big" in lowered:
         reason = (
-            f"the disk is full (SQLite: {text}) while {doing}; the trials committed before are "
-            "kept: free space and run the same command again to resume"
+            f"a write failed while {doing} (SQLite: {text}: the disk is full, the file too large "
+            "or the device failing); the trials committed before are kept: free space and run "
+            "the same command again to resume"
         )
     elif "readonly" in lowered or "read-only" in lowered:
         reason = f"it is read-only (SQLite: {text}); cannot write while {doing}"

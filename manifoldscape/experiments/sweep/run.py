@@ -98,9 +98,9 @@ class SweepResult:
     def headline(self) -> str:
         """One line: trials run and skipped, errors of this run and errors stored, time."""
         text = (
-            f"sweep {self.sweep_id} in {self.db}: {self.ran} trial(s) run, {self.skipped} "
-            f"already stored, {self.errors} error(s) in this run, {self.stored_errors} error(s) "
-            f"stored"
+            f"sweep {self.sweep_id} in {self.db}: {self.planned} trial(s) planned, {self.ran} "
+            f"run, {self.skipped} already stored, {self.errors} error(s) in this run, "
+            f"{self.stored_errors} error(s) stored"
         )
         if self.stored_errors:
             text += " (run again with --retry-errors, or retry_errors=True, to retry them)"
