@@ -16,6 +16,7 @@ Riemannian Hessian of the Rayleigh quotient −2(A − λI) on x^⊥ (seed 001, 
 from __future__ import annotations
 
 import abc
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,16 +95,47 @@ class AutogradObjective(Objective):
         self._hvp = autograd.grad(directional)
 
     def cost(self, x: Any, data: Any) -> float:  # noqa: D102
-        return float(self._cost(x))
+        return scalar_cost(self._cost(x))
 
     def euclidean_gradient(self, x: Any, data: Any) -> Any:  # noqa: D102
-        return _conj(self._grad(_autograd_point(x)))
+        with _explained_autograd_errors():
+            return _conj(self._grad(_autograd_point(x)))
 
     def euclidean_hessian(self, x: Any, data: Any, direction: Any) -> Any:  # noqa: D102
-        return _conj(self._hvp(_autograd_point(x), _autograd_point(direction)))
+        with _explained_autograd_errors():
+            return _conj(self._hvp(_autograd_point(x), _autograd_point(direction)))
 
     def autograd_cost(self, x: Any) -> Any:  # noqa: D102
         return self._cost(x)
+
+
+def scalar_cost(value: Any, where: str = "the cost") -> float:
+    """A cost value as a float: a number, or an array holding one (a (1, 1) ``xᵀAx``)."""
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, complex)):
+        return float(value)
+    array = np.asarray(value)
+    if array.size != 1:
+        raise ValueError(f"{where} must be a scalar, got an array of shape {array.shape}")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{where} must be a real number, got dtype {array.dtype}")
+    return float(array.reshape(()))
+
+
+@contextlib.contextmanager
+def _explained_autograd_errors() -> Any:
+    """Name the usual cause when autograd cannot differentiate a cost: plain numpy inside it."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        text = str(exc)
+        if "ArrayBox" in text or "dtype('O')" in text:
+            raise TypeError(
+                "autograd could not differentiate the cost: write it with autograd.numpy "
+                "(import autograd.numpy as anp; anp.dot, anp.linalg.eigh, …) instead of plain "
+                f"numpy or float(), which autograd cannot trace ({type(exc).__name__}: "
+                f"{' '.join(text.split())[:200]})"
+            ) from exc
+        raise
 
 
 def _real_inner(a: Any, b: Any) -> Any:
@@ -130,6 +162,25 @@ def _embedding(manifold: Manifold, x: Any, tangent_vector: Any) -> Any:
         parts = zip(manifold.manifolds, x, tangent_vector, strict=True)
         return [_embedding(m, p, u) for m, p, u in parts]
     return manifold.embedding(x, tangent_vector)
+
+
+def _check_shapes(value: Any, reference: Any, method: str, what: str) -> None:
+    """Refuse a derivative whose structure or shape differs from the point's (or direction's)."""
+    if isinstance(reference, (list, tuple)):
+        if not isinstance(value, (list, tuple)) or len(value) != len(reference):
+            raise ValueError(
+                f"{method} returned {type(value).__name__} for {what} of {len(reference)} "
+                "parts; it must return one array per part"
+            )
+        for k, (part, ref) in enumerate(zip(value, reference, strict=True)):
+            _check_shapes(part, ref, f"{method} (part {k})", what)
+        return
+    shape, expected = np.shape(value), np.shape(reference)
+    if shape != expected:
+        raise ValueError(
+            f"{method} returned shape {shape} for {what} of shape {expected}; it must return "
+            "an array of the same shape"
+        )
 
 
 class _PointCache:
@@ -242,14 +293,16 @@ class Problem:
         """f(x)."""
         entry = self._entry(x)
         if "cost" not in entry:
-            entry["cost"] = float(self.objective.cost(x, entry["data"]))
+            entry["cost"] = scalar_cost(self.objective.cost(x, entry["data"]))
         return entry["cost"]
 
     def euclidean_gradient(self, x: Any) -> Any:
         """∇f(x) in the embedding space."""
         entry = self._entry(x)
         if "egrad" not in entry:
-            entry["egrad"] = self.objective.euclidean_gradient(x, entry["data"])
+            gradient = self.objective.euclidean_gradient(x, entry["data"])
+            _check_shapes(gradient, x, "euclidean_gradient", "the point")
+            entry["egrad"] = gradient
         return entry["egrad"]
 
     def riemannian_gradient(self, x: Any) -> Any:
@@ -266,7 +319,9 @@ class Problem:
 
     def euclidean_hessian(self, x: Any, direction: Any) -> Any:
         """∇²f(x)[direction] for an ambient direction."""
-        return self.objective.euclidean_hessian(x, self._entry(x)["data"], direction)
+        product = self.objective.euclidean_hessian(x, self._entry(x)["data"], direction)
+        _check_shapes(product, direction, "euclidean_hessian", "the direction")
+        return product
 
     def riemannian_hessian(
         self, x: Any, tangent_vector: Any, terms: list[float] | None = None
