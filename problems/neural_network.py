@@ -44,7 +44,11 @@ of sin θ near θ = 0.  At a zero column K(0, ·) = 0 is not differentiable (K i
 homogeneous of degree 1 in each argument): there we take x̂ = 0 and θ = π/2, the value of
 E[σ'(aᵀx) a σ(aᵀy)] with σ'(0) the midpoint of the subdifferential (½ for ReLU, 0 for |t|),
 which is also what the finite-sample loss uses; the Hessian of the pair terms is then set to its
-θ = π/2 value, α(b − π/2) I for the mixed block and 0 for the pure one.
+θ = π/2 value, α(b − π/2) I for the mixed block and 0 for the pure one.  Close to a zero column
+the pure block (Σ_j d_j t_ij)/‖x_i‖ divides a sum that cancels (exactly so at a global minimum,
+where E[σ(aᵀx)(network − teacher)] = 0 for every x) by ‖x_i‖: its round-off grows like
+ε/‖x_i‖, which the certificate reports as an asymmetric Hessian at over-parametrized minima whose
+idle units shrink toward 0.  The loss is not twice differentiable there; no formula can help.
 
 Derivatives of the finite-sample loss, with Z = A X (m × k), e = σ(Z) c − y, Ż = A V:
 
@@ -56,8 +60,9 @@ batched over directions.  For ReLU and |t| the loss is not differentiable where 
 piece (σ'(0) = ½ for ReLU, 0 for |t|, the midpoints of the subdifferentials; this is what the
 ``subgradient`` solver needs) and the Hessian-vector product, with σ'' = 0, is exact wherever no
 kink is crossed, i.e. almost everywhere.  ``smoothed_relu`` is σ_τ(t) = τ log(1 + e^{t/τ})
-(the softplus at temperature τ = ``temperature``, → ReLU as τ → 0), computed as
-τ·logaddexp(0, t/τ) with σ' = expit(t/τ) and σ'' = expit(t/τ) expit(−t/τ)/τ, stable for every t.
+(the softplus at temperature τ = ``temperature``, → ReLU as τ → 0), computed from one
+exponential e = exp(−|t|/τ) ≤ 1: σ = τ (max(t/τ, 0) + log1p(e)), σ' = 1/(1 + e) for t ≥ 0 and
+e/(1 + e) otherwise (the logistic function), σ'' = e/(1 + e)²/τ — no overflow for any t.
 Its population loss has no closed form and is refused.
 
 Symmetry.  The output is unchanged when hidden units with equal output weight are permuted, and
@@ -86,7 +91,6 @@ from typing import Any
 
 import autograd.numpy as anp
 import numpy as np
-import scipy.special
 from pymanopt.manifolds import Euclidean
 
 from manifoldscape.boundary.arguments import (
@@ -132,9 +136,12 @@ def activation_function(
         return np.abs(z), np.sign(z), None
     if name == "square":
         return z * z, 2.0 * z, np.full_like(z, 2.0)
+    # one exponential e = exp(−|u|) ≤ 1 gives all three without overflow
     u = z / temperature
-    p = scipy.special.expit(u)
-    return temperature * np.logaddexp(0.0, u), p, p * scipy.special.expit(-u) / temperature
+    e = np.exp(-np.abs(u))
+    r = 1.0 / (1.0 + e)
+    slope = np.where(u >= 0, r, e * r)
+    return temperature * (np.maximum(u, 0.0) + np.log1p(e)), slope, e * r * r / temperature
 
 
 def _autograd_activation(name: str, z: Any, temperature: float) -> Any:
@@ -153,6 +160,7 @@ def kernel(name: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     Closed forms of the module docstring (ReLU: Cho & Saul 2009; |t|; t²).  Returns the
     k_x × k_y matrix.
     """
+    name = _check_choice(name, "name", CLOSED_FORM)
     x, y = np.atleast_2d(x.T).T, np.atleast_2d(y.T).T
     if name == "square":
         return np.outer(np.sum(x * x, axis=0), np.sum(y * y, axis=0)) + 2.0 * (x.T @ y) ** 2

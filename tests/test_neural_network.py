@@ -118,6 +118,23 @@ def test_subgradient_method_recovers_the_relu_teacher_from_finite_samples(rng):
     assert problem.distance_to_truth(result.point) < 1e-6
 
 
+def test_smoothed_relu_is_stable_at_every_scale_and_tends_to_relu():
+    z = np.array([-1e5, -40.0, -1e-3, 0.0, 1e-3, 0.7, 40.0, 1e5])
+    for tau in (1.0, 0.1, 1e-3):
+        value, slope, curvature = activation_function("smoothed_relu", z, tau)
+        assert np.all(np.isfinite(value) & np.isfinite(slope) & np.isfinite(curvature))
+        gap = value - np.maximum(z, 0.0)
+        assert np.all((gap >= 0) & (gap <= tau * np.log(2) * (1 + 1e-15)))
+        assert value[3] == pytest.approx(tau * np.log(2), rel=1e-15)
+        assert slope[3] == 0.5 and curvature[3] == pytest.approx(0.25 / tau, rel=1e-15)
+        moderate = np.abs(z / tau) < 30
+        direct = tau * np.log1p(np.exp(z[moderate] / tau))
+        np.testing.assert_allclose(value[moderate], direct, rtol=1e-14)
+        logistic = 1 / (1 + np.exp(-z[moderate] / tau))
+        np.testing.assert_allclose(slope[moderate], logistic, rtol=1e-14)
+        np.testing.assert_allclose(curvature[moderate], logistic * (1 - logistic) / tau, rtol=1e-12)
+
+
 # --------------------------------------------------------------------------- population
 def test_kernels_agree_with_monte_carlo_at_every_angle(rng):
     """E[σ(aᵀx) σ(aᵀy)] for θ ∈ {0, 0.3, π/2, 2.5, π}; 4 standard errors, 4·10⁵ samples."""
