@@ -73,6 +73,11 @@ X C Xᵀ, so the group is larger: O(k) acting on the right (X ↦ XQ) when all c
 (``OrthogonalRight(k)``, continuous: the certificate splits its k(k − 1)/2 directions off).  With
 unequal c_i that group is {C^{1/2} Q C^{-1/2}}-like and is not declared; the signed permutations
 among equal c_i are, so the certificate reports the remaining flat directions as degenerate.
+The population loss has more symmetry, which is not declared: X ↦ QX for every orthogonal Q that
+permutes the teacher's units (Q X♮ = X♮ P; for X♮ = I and c = 1 the row–column symmetry
+S_k × S_k studied by Arjevani & Field) and, when the teacher's span is not all of R^n, any
+rotation of its orthogonal complement (continuous).  It maps the orbit of the truth to itself, so
+recovery is unaffected, but a census may list critical classes related by it separately.
 
 The seed's claims this family lets one test: ReLU networks have spurious local minima (Safran &
 Shamir, "Spurious local minima are common in two-layer ReLU neural networks", ICML 2018: for the
@@ -490,7 +495,9 @@ def one_hidden_layer(
 
     ``loss="population"``: the expected loss L(X) in closed form (``activation`` "relu", "abs"
     or "square"); ``loss="finite"``: ℓ(X) on m Gaussian inputs a_r ~ N(0, I_n) (default
-    m = 10 n k) drawn from ``seed``, or on the user's ``inputs`` (m × n) and ``labels`` (m).
+    m = 10 n k) drawn from ``seed``, or on the user's ``inputs`` (m × n) and ``labels`` (m;
+    without them, the teacher's outputs; with both, the labels are used and the teacher is
+    only the truth).
     ``k`` hidden units (default n), output weights ``c`` (default all ones; non-zero).
 
     The teacher X♮ (n × k♮, k♮ = ``teacher_units`` ≤ k, default k) uses the output weights
