@@ -13,8 +13,9 @@ counts them with ``one_hidden_layer``:
 * ReLU, finite-sample loss with m = 20 n k Gaussian inputs (fewer starts).
 
 Every start X₀ has i.i.d. N(0, 1/n) entries (columns of norm ≈ 1, like the teacher's), drawn
-from ``SeedSequence([n, start])``; trust regions run to ‖grad‖ ≤ 1e-10 · scale (or 2000
-iterations; 500 for the finite-sample loss) and the end point is certified.  It is *global* if
+from ``SeedSequence([n, start])``; trust regions run to the loop's gradient test with
+``rtol_gradient=1e-10`` (‖grad f‖ ≤ 1e-10 ‖Hess f‖ max(‖X‖, 1), or the round-off floor), or 2000
+iterations (500 for the finite-sample loss), and the end point is certified.  It is *global* if
 L(X)/L(0) ≤ 1e-8 (L(0) = the loss of the zero network); otherwise a *zero_unit* end point if a
 column is below 1e-6 of the largest (a dead unit: the loss is not twice differentiable there and
 its Hessian is round-off over ‖x_i‖, so its certificate is not trusted), else it is classified by
@@ -26,7 +27,7 @@ grouped into cost classes (relative gap 1e-6).  The picture (left: spurious frac
 right: the fraction of starts that do not end at a global minimizer, which is what the finite-
 sample curve shows, with the intervals) is written to ``--output``.
 
-Not a test: run it by hand (about ten minutes of one core with the defaults),
+Not a test: run it by hand (about fifteen minutes of one core with the defaults),
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/study_network_basins.py [--starts 1000]
 """
