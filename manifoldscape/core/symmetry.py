@@ -383,11 +383,25 @@ class SignedPermutation(SymmetryGroup):
     are scalars and the optimum pairs the sorted |x_i| with the sorted |y_j| (rearrangement
     inequality), O(n log n).  The distance is reported as ‖x − g*·y‖ at the optimal g*, computed
     directly (no cancellation).  The group is finite: ``dimension`` 0, no orbit tangents.
+
+    Two subgroups, for costs with less symmetry: ``signed=False`` keeps the permutations alone
+    (S(n), signs fixed to +1; e.g. the hidden units of a ReLU network, which is not even), and
+    ``labels`` (one label per slice) keeps the permutations that map every slice to one with
+    the same label (e.g. hidden units with the same output weight c_i).  Both only restrict the
+    assignment: forbidden pairs get an infinite cost, the best sign is dropped without signs.
     """
 
     dimension = 0
 
-    def __init__(self, n: int, axis: int = -1, basis: np.ndarray | None = None):
+    def __init__(
+        self,
+        n: int,
+        axis: int = -1,
+        basis: np.ndarray | None = None,
+        *,
+        signed: bool = True,
+        labels: Sequence[Any] | np.ndarray | None = None,
+    ):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n must be a positive integer, got {n!r}")
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
@@ -417,6 +431,22 @@ class SignedPermutation(SymmetryGroup):
                 if self.size == self.n
                 else f"SP({self.size}) on a {self.size}-dimensional subspace of R^{self.n}"
             )
+        if not isinstance(signed, (bool, np.bool_)):
+            raise TypeError(f"signed must be True or False, got {signed!r}")
+        self.signed = bool(signed)
+        self.labels: tuple[Any, ...] | None = None
+        if labels is not None:
+            if isinstance(labels, (str, bytes)) or np.ndim(labels) != 1:
+                raise TypeError(f"labels must be a sequence of {self.size} labels, got {labels!r}")
+            if len(labels) != self.size:
+                raise ValueError(
+                    f"labels must hold one label per slice ({self.size}), got {len(labels)}"
+                )
+            self.labels = tuple(np.asarray(labels).tolist())
+        if not self.signed:
+            self.name = self.name.replace("SP(", "S(", 1)
+        if self.labels is not None and len(set(self.labels)) > 1:
+            self.name += f" fixing labels {list(self.labels)}"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SignedPermutation):
@@ -426,7 +456,13 @@ class SignedPermutation(SymmetryGroup):
             and other.basis is not None
             and np.array_equal(self.basis, other.basis)
         )
-        return self.n == other.n and self.axis == other.axis and same_basis
+        return (
+            self.n == other.n
+            and self.axis == other.axis
+            and same_basis
+            and self.signed == other.signed
+            and self.labels == other.labels
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -473,7 +509,7 @@ class SignedPermutation(SymmetryGroup):
 
     def _match_rows(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Optimal (π, s) matching row i of b to s_i a_{π(i)}."""
-        if a.shape[1] == 1:
+        if a.shape[1] == 1 and self.signed and self.labels is None:
             order_a = np.argsort(-np.abs(a[:, 0]), kind="stable")
             order_b = np.argsort(-np.abs(b[:, 0]), kind="stable")
             perm = np.empty(self.size, dtype=int)
@@ -481,10 +517,17 @@ class SignedPermutation(SymmetryGroup):
         else:
             inner = b @ a.T  # ⟨b_i, a_j⟩
             squared = (
-                np.sum(b * b, axis=1)[:, None] + np.sum(a * a, axis=1)[None, :] - 2 * np.abs(inner)
+                np.sum(b * b, axis=1)[:, None]
+                + np.sum(a * a, axis=1)[None, :]
+                - 2 * (np.abs(inner) if self.signed else inner)
             )
+            if self.labels is not None:
+                labels = np.asarray(self.labels, dtype=object)
+                squared = np.where(labels[:, None] == labels[None, :], squared, np.inf)
             rows, perm = scipy.optimize.linear_sum_assignment(squared)
             perm = perm[np.argsort(rows)]
+        if not self.signed:
+            return perm, np.ones(self.size)
         products = np.sum(b * a[perm], axis=1)
         return perm, np.where(products < 0, -1.0, 1.0)
 
@@ -505,13 +548,29 @@ class SignedPermutation(SymmetryGroup):
             raise ValueError(f"permutation must be a permutation of range({r})")
         if s.shape != (r,) or not np.all(np.abs(s) == 1):
             raise ValueError(f"signs must be {r} numbers ±1")
+        if not self.signed and np.any(s != 1):
+            raise ValueError(f"signs must all be +1 for {self.name} (no sign changes)")
+        if self.labels is not None and any(
+            self.labels[i] != self.labels[j] for i, j in enumerate(perm)
+        ):
+            raise ValueError(
+                f"permutation must map every slice to one with its label ({self.name})"
+            )
         coordinates, rest = self._slices(x, "x")
         return self._restore(s[:, None] * coordinates[perm], rest, x)
 
     def random_element(self, seed: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """A uniformly random (π, s) from a numpy Generator or seed."""
         rng = np.random.default_rng(seed) if not isinstance(seed, np.random.Generator) else seed
-        return rng.permutation(self.size), rng.choice([-1.0, 1.0], size=self.size)
+        if self.labels is None:
+            perm = rng.permutation(self.size)
+        else:  # shuffle within each class of equal labels
+            perm = np.arange(self.size)
+            for label in dict.fromkeys(self.labels):
+                members = np.flatnonzero([item == label for item in self.labels])
+                perm[members] = rng.permutation(members)
+        signs = rng.choice([-1.0, 1.0], size=self.size) if self.signed else np.ones(self.size)
+        return perm, signs
 
     def align(self, x: Any, reference: Any) -> np.ndarray:  # noqa: D102
         (a, rest), (b, _) = self._pair(x, reference, ("x", "reference"))
