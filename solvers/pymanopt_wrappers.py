@@ -96,6 +96,10 @@ class _GuardedCounter(EvaluationCounter):
         self.current_point = copy_point(x)
         return super().euclidean_gradient(x)
 
+    def riemannian_gradient(self, x: Any) -> Any:
+        self.current_point = copy_point(x)
+        return super().riemannian_gradient(x)
+
 
 @dataclass(frozen=True, kw_only=True)
 class _PymanoptSolver(Solver):

@@ -26,13 +26,17 @@ from pymanopt.manifolds import Product
 from pymanopt.manifolds.manifold import Manifold, RiemannianSubmanifold
 
 from manifoldscape.core.result import EvaluationCounts
-from manifoldscape.core.symmetry import Identity, SymmetryGroup
+from manifoldscape.core.symmetry import SymmetryGroup, natural_symmetry
 from manifoldscape.geometry import (
     as_tangent,
     batch_item,
     check_point,
     copy_point,
+    corrects_hessian,
+    euclidean_to_riemannian_gradient,
+    euclidean_to_riemannian_hessian,
     point_norm,
+    require_second_order,
     same_point,
 )
 
@@ -131,6 +135,27 @@ def _embedding(manifold: Manifold, x: Any, tangent_vector: Any) -> Any:
     return manifold.embedding(x, tangent_vector)
 
 
+def _regroup(layout: Any, args: tuple) -> Any:
+    """Pymanopt's flat arguments as a point: one array, a factored tuple, or a product list."""
+    if isinstance(layout, (list, tuple)):
+        out, start = [], 0
+        for size in layout:
+            out.append(args[start] if size == 1 else list(args[start : start + size]))
+            start += size
+        return out
+    return args[0] if layout == 1 else list(args)
+
+
+def _flatten(layout: Any, value: Any) -> Any:
+    """A product's value as the flat list pymanopt's wrappers regroup (others unchanged)."""
+    if isinstance(layout, (list, tuple)):
+        flat: list = []
+        for size, part in zip(layout, value, strict=True):
+            flat.extend([part] if size == 1 else list(part))
+        return flat
+    return value
+
+
 class _PointCache:
     """Remembers what was computed at the last few points (compared exactly, copied on entry)."""
 
@@ -156,14 +181,17 @@ class Problem:
     """A cost on a manifold, with its symmetry group, ground truth and instance parameters.
 
     Construct one from an ``Objective`` (hand-written derivatives), with
-    ``Problem.from_autograd`` (derivatives by autograd), or from a factory of
-    ``manifoldscape.problems``.
+    ``Problem.from_autograd`` (derivatives by autograd), ``Problem.from_pymanopt`` (an existing
+    ``pymanopt.Problem``), or from a factory of ``manifoldscape.problems``.  Without a
+    ``symmetry``, the manifold's natural one is used (``symmetry.natural_symmetry``: O(p) on the
+    Grassmann manifold, O(k) on ``PSDFixedRank`` and ``Elliptope``, U(·) on their complex
+    versions, the trivial group elsewhere).
     """
 
     manifold: Manifold
     objective: Objective
     name: str = "custom"
-    symmetry: SymmetryGroup = field(default_factory=Identity)
+    symmetry: SymmetryGroup | None = None
     truth: Any = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
     seed: int | None = None
@@ -180,6 +208,8 @@ class Problem:
             raise TypeError(
                 f"objective must be a manifoldscape Objective, got {type(self.objective).__name__}"
             )
+        if self.symmetry is None:
+            object.__setattr__(self, "symmetry", natural_symmetry(self.manifold))
         if not isinstance(self.symmetry, SymmetryGroup):
             raise TypeError(
                 "symmetry must be a manifoldscape SymmetryGroup, "
@@ -206,13 +236,13 @@ class Problem:
         """A problem whose gradient and Hessian-vector product come from autograd.
 
         ``cost`` takes a point (a list of arrays on a ``Product``) and is written with
-        ``autograd.numpy``.
+        ``autograd.numpy``.  ``symmetry`` defaults to the manifold's natural symmetry.
         """
         return cls(
             manifold,
             AutogradObjective(cost),
             name=name,
-            symmetry=symmetry or Identity(),
+            symmetry=symmetry,
             truth=truth,
             parameters=parameters or {},
         )
@@ -255,7 +285,7 @@ class Problem:
         """Grad f(x) = P_x ∇f(x)."""
         entry = self._entry(x)
         if "rgrad" not in entry:
-            g = self.manifold.euclidean_to_riemannian_gradient(x, self.euclidean_gradient(x))
+            g = euclidean_to_riemannian_gradient(self.manifold, x, self.euclidean_gradient(x))
             entry["rgrad"] = as_tangent(self.manifold, g)
         return entry["rgrad"]
 
@@ -270,12 +300,17 @@ class Problem:
     def riemannian_hessian(self, x: Any, tangent_vector: Any) -> Any:
         """Hess f(x)[u] from the Euclidean gradient (cached) and Hessian-vector product."""
         m = self.manifold
+        require_second_order(m)
         ehess = self.euclidean_hessian(x, _embedding(m, x, tangent_vector))
         return self._to_riemannian_hessian(x, ehess, tangent_vector)
 
     def _to_riemannian_hessian(self, x: Any, ehess: Any, tangent_vector: Any) -> Any:
         m = self.manifold
-        if (
+        if corrects_hessian(m):
+            out = euclidean_to_riemannian_hessian(
+                m, x, self.euclidean_gradient(x), ehess, tangent_vector
+            )
+        elif (
             type(m).euclidean_to_riemannian_hessian
             is RiemannianSubmanifold.euclidean_to_riemannian_hessian
         ):
@@ -323,32 +358,38 @@ class Problem:
     def to_pymanopt(self, counter: EvaluationCounter | None = None) -> pymanopt.Problem:
         """A ``pymanopt.Problem`` calling this problem's (cached) functions.
 
-        With a ``counter``, every cost, gradient and Hessian-vector call is counted.
+        It hands pymanopt the Riemannian gradient and Hessian-vector product computed here (so
+        pymanopt's optimizers see this project's corrections of its geometry, see
+        ``manifoldscape.geometry.generic``), in pymanopt's argument layout (products and
+        ``FixedRankEmbedded``'s (u, s, vt) flattened).  With a ``counter``, every cost,
+        gradient and Hessian-vector call is counted.
         """
         m = self.manifold
-        product = isinstance(m, Product)
-        n_parts = len(m.manifolds) if product else 1
+        layout = m.point_layout
+        n_values = m.num_values
         source = counter if counter is not None else self
-
-        def point_of(args: tuple) -> Any:
-            return list(args) if product else args[0]
 
         @pymanopt.function.numpy(m)
         def cost(*args: Any) -> float:
-            return source.cost(point_of(args))
+            return source.cost(_regroup(layout, args))
 
         @pymanopt.function.numpy(m)
-        def egrad(*args: Any) -> Any:
-            g = source.euclidean_gradient(point_of(args))
-            return list(g) if product else g
+        def rgrad(*args: Any) -> Any:
+            return _flatten(layout, source.riemannian_gradient(_regroup(layout, args)))
 
         @pymanopt.function.numpy(m)
-        def ehess(*args: Any) -> Any:
-            x, u = point_of(args[:n_parts]), point_of(args[n_parts:])
-            h = source.euclidean_hessian(x, u)
-            return list(h) if product else h
+        def rhess(*args: Any) -> Any:
+            x = _regroup(layout, args[:n_values])
+            u = as_tangent(m, _regroup(layout, args[n_values:]))
+            return _flatten(layout, source.riemannian_hessian(x, u))
 
-        return pymanopt.Problem(m, cost, euclidean_gradient=egrad, euclidean_hessian=ehess)
+        problem = pymanopt.Problem(m, cost, riemannian_gradient=rgrad, riemannian_hessian=rhess)
+        if isinstance(layout, (list, tuple)):  # pymanopt regroups into plain lists: give back
+            grouped_gradient = problem.riemannian_gradient  # tangent vectors with + − *
+            grouped_hessian = problem.riemannian_hessian
+            problem._riemannian_gradient = lambda x: as_tangent(m, grouped_gradient(x))
+            problem._riemannian_hessian = lambda x, u: as_tangent(m, grouped_hessian(x, u))
+        return problem
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.parameters.items() if np.ndim(v) == 0)

@@ -47,7 +47,8 @@ import numpy as np
 from pymanopt.manifolds.manifold import RiemannianSubmanifold
 
 from manifoldscape.boundary.arguments import Seed, as_generator, require_positive_int
-from manifoldscape.geometry.points import TangentBasis
+from manifoldscape.geometry.bases import TangentBasis
+from manifoldscape.geometry.householder import Complement as _Complement
 
 __all__ = [
     "FixedRank",
@@ -127,44 +128,6 @@ def _adjoint_times(z: Any, b: np.ndarray) -> np.ndarray:
     if hasattr(z, "H"):
         return np.asarray(z.H @ b)
     return np.asarray(z.conj().T @ b)
-
-
-class _Complement:
-    """Householder reflectors with (H_r ⋯ H_1) U = diag(phases), for U with orthonormal columns.
-
-    The last n − r columns of Q = H_1 ⋯ H_r are an orthonormal basis of range(U)^⊥, applied in
-    O(n r k), never formed.
-    """
-
-    def __init__(self, u: np.ndarray):
-        a = np.array(u, copy=True)
-        r = a.shape[1]
-        self._r = r
-        self._w: list[np.ndarray] = []
-        for j in range(r):
-            x = a[j:, j]
-            norm = np.linalg.norm(x)
-            phase = x[0] / abs(x[0]) if abs(x[0]) > 0 else 1.0
-            w = x.copy()
-            w[0] += phase * norm
-            w /= np.linalg.norm(w)
-            a[j:, :] -= 2.0 * np.outer(w, w.conj() @ a[j:, :])
-            self._w.append(w)
-
-    def apply_adjoint(self, z: np.ndarray) -> np.ndarray:
-        """Qᴴ Z."""
-        out = np.array(z, dtype=np.result_type(z, self._w[0]) if self._w else z.dtype, copy=True)
-        for j, w in enumerate(self._w):
-            out[j:] -= 2.0 * np.outer(w, w.conj() @ out[j:])
-        return out
-
-    def apply(self, z: np.ndarray) -> np.ndarray:
-        """Q Z."""
-        out = np.array(z, dtype=np.result_type(z, self._w[0]) if self._w else z.dtype, copy=True)
-        for j in reversed(range(len(self._w))):
-            w = self._w[j]
-            out[j:] -= 2.0 * np.outer(w, w.conj() @ out[j:])
-        return out
 
 
 def _haar(rng: np.random.Generator, n: int, r: int, complex_: bool) -> np.ndarray:
