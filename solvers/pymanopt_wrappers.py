@@ -159,9 +159,12 @@ class _PymanoptSolver(Solver):
         start_wall = time.time()  # pymanopt logs time.time()
         start = time.perf_counter()
         try:
-            outcome = optimizer.run(
-                pymanopt_problem, initial_point=copy_point(x), **self._run_options()
-            )
+            # pymanopt divides 0/0 on reaching an exact zero of a quadratic model (tCG's step to
+            # the boundary along a zero direction); the resulting NaN cost is caught below
+            with np.errstate(invalid="ignore", divide="ignore"):
+                outcome = optimizer.run(
+                    pymanopt_problem, initial_point=copy_point(x), **self._run_options()
+                )
         except _NonFiniteCost as exc:
             elapsed = time.perf_counter() - start
             point = counter.current_point

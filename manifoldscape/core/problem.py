@@ -36,6 +36,7 @@ from manifoldscape.geometry import (
     euclidean_to_riemannian_gradient,
     euclidean_to_riemannian_hessian,
     point_norm,
+    pymanopt_compatible,
     require_second_order,
     same_point,
 )
@@ -383,7 +384,9 @@ class Problem:
             u = as_tangent(m, _regroup(layout, args[n_values:]))
             return _flatten(layout, source.riemannian_hessian(x, u))
 
-        problem = pymanopt.Problem(m, cost, riemannian_gradient=rgrad, riemannian_hessian=rhess)
+        problem = pymanopt.Problem(
+            pymanopt_compatible(m), cost, riemannian_gradient=rgrad, riemannian_hessian=rhess
+        )
         if isinstance(layout, (list, tuple)):  # pymanopt regroups into plain lists: give back
             grouped_gradient = problem.riemannian_gradient  # tangent vectors with + − *
             grouped_hessian = problem.riemannian_hessian

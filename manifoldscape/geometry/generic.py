@@ -44,6 +44,8 @@ method is missing, first order, or wrong:
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 from typing import Any
 
@@ -90,6 +92,7 @@ __all__ = [
     "inner_product",
     "metric_whitener",
     "projection",
+    "pymanopt_compatible",
     "require_second_order",
     "second_order_retraction_generic",
     "to_tangent_space",
@@ -365,6 +368,18 @@ def _normalize(x: np.ndarray, axis: Any = None) -> np.ndarray:
     return x / np.linalg.norm(x, axis=axis, keepdims=True)
 
 
+def expm_skew(omega: np.ndarray) -> np.ndarray:
+    """expm(Ω) for (stacks of) skew-symmetric or skew-Hermitian Ω, from the eigenpairs of iΩ.
+
+    iΩ = V diag(w) Vᴴ is Hermitian, so expm(Ω) = V diag(e^{−iw}) Vᴴ: exact, unitary to
+    round-off, and much cheaper than a general ``scipy.linalg.expm`` on small matrices.
+    """
+    omega = np.asarray(omega)
+    w, v = np.linalg.eigh(1j * omega)
+    out = (v * np.exp(-1j * w)[..., None, :]) @ np.swapaxes(v, -1, -2).conj()
+    return np.real(out) if not np.iscomplexobj(omega) else out
+
+
 def _polar(y: np.ndarray) -> np.ndarray:
     u, _, vh = np.linalg.svd(y, full_matrices=False)
     return u @ vh
@@ -425,7 +440,7 @@ def second_order_retraction_generic(manifold: Manifold, point: Any, tangent_vect
     if isinstance(manifold, (Stiefel, Grassmann, ComplexGrassmann)):
         return _polar(np.asarray(x) + np.asarray(u))
     if isinstance(manifold, (UnitaryGroup, SpecialOrthogonalGroup)):
-        return np.asarray(x) @ scipy.linalg.expm(np.asarray(u))
+        return np.asarray(x) @ expm_skew(np.asarray(u))
     if isinstance(
         manifold,
         (Euclidean, ComplexEuclidean, Symmetric, SkewSymmetric, PSDFixedRank, PSDFixedRankComplex),
@@ -436,3 +451,37 @@ def second_order_retraction_generic(manifold: Manifold, point: Any, tangent_vect
     if _own_exp(manifold):
         return manifold.exp(x, u)
     return manifold.retraction(x, u)
+
+
+# --------------------------------------------------------------------------- pymanopt's own solvers
+_NEEDS_FIXES = (Elliptope, UnitaryGroup, PoincareBall)
+
+
+def pymanopt_compatible(manifold: Manifold) -> Manifold:
+    """The manifold with this module's fixes, for pymanopt's own optimizers.
+
+    A shallow copy whose ``projection``, ``to_tangent_space``, ``transport``, ``inner_product``
+    (real) and Euclidean-to-Riemannian conversions are the ones of this module, for the classes
+    where pymanopt's are wrong or missing (``Elliptope``, ``UnitaryGroup``, ``PoincareBall``;
+    products containing them); every other manifold is returned unchanged.
+    """
+    if isinstance(manifold, Product):
+        factors = tuple(pymanopt_compatible(m) for m in manifold.manifolds)
+        if all(f is m for f, m in zip(factors, manifold.manifolds, strict=True)):
+            return manifold
+        fixed = copy.copy(manifold)
+        fixed.manifolds = factors
+        return fixed
+    if not isinstance(manifold, _NEEDS_FIXES):
+        return manifold
+    fixed = copy.copy(manifold)
+    for name, function in (
+        ("projection", projection),
+        ("to_tangent_space", to_tangent_space),
+        ("transport", transport),
+        ("inner_product", inner_product),
+        ("euclidean_to_riemannian_gradient", euclidean_to_riemannian_gradient),
+        ("euclidean_to_riemannian_hessian", euclidean_to_riemannian_hessian),
+    ):
+        setattr(fixed, name, functools.partial(function, manifold))
+    return fixed

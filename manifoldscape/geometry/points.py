@@ -41,7 +41,6 @@ import math
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 from pymanopt.manifolds import (
     ComplexEuclidean,
     Euclidean,
@@ -58,6 +57,7 @@ from manifoldscape.boundary.arguments import Seed, as_generator
 from manifoldscape.geometry.bases import tangent_basis
 from manifoldscape.geometry.generic import (
     constraint_residual_generic,
+    expm_skew,
     second_order_retraction_generic,
 )
 from manifoldscape.geometry.layout import (
@@ -302,7 +302,7 @@ def second_order_retraction(manifold: Manifold, point: Any, tangent_vector: Any)
         u, _, vt = np.linalg.svd(point + tangent_vector, full_matrices=False)
         return u @ vt
     if isinstance(manifold, SpecialOrthogonalGroup):
-        return point @ scipy.linalg.expm(tangent_vector)
+        return point @ expm_skew(tangent_vector)
     return point + tangent_vector
 
 
