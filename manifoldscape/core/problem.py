@@ -248,6 +248,37 @@ class Problem:
             parameters=parameters or {},
         )
 
+    @classmethod
+    def from_pymanopt(
+        cls,
+        problem: pymanopt.Problem,
+        *,
+        symmetry: SymmetryGroup | None = None,
+        truth: Any = None,
+        name: str = "pymanopt",
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Problem:
+        """An existing ``pymanopt.Problem``, as it is, as a manifoldscape problem.
+
+        Any backend (autograd, numpy callables; JAX, PyTorch, TensorFlow when installed), with or
+        without ``euclidean_gradient`` / ``euclidean_hessian``.  Without a Hessian, the
+        Hessian-vector product comes from the backend's automatic differentiation, or for a
+        numpy cost from central differences of the gradient, whose estimated error the solvers'
+        certificates account for (``manifoldscape.core.interop``).  ``symmetry`` defaults to
+        the manifold's natural symmetry.
+        """
+        from manifoldscape.core.interop import PymanoptObjective
+
+        objective = PymanoptObjective(problem)
+        return cls(
+            problem.manifold,
+            objective,
+            name=name,
+            symmetry=symmetry,
+            truth=truth,
+            parameters=parameters or {},
+        )
+
     def autograd_twin(self) -> Problem:
         """The same problem with autograd derivatives of ``objective.autograd_cost``."""
         return Problem(
