@@ -62,7 +62,7 @@ def _backend_name(problem: pymanopt.Problem) -> str:
 
 
 def _combine(a: Any, b: Any, alpha: float, beta: float) -> Any:
-    """alpha a + beta b for arrays or (nested) sequences of arrays."""
+    """Alpha a + beta b for arrays or (nested) sequences of arrays."""
     if isinstance(a, (list, tuple)):
         return [_combine(p, q, alpha, beta) for p, q in zip(a, b, strict=True)]
     return alpha * np.asarray(a) + beta * np.asarray(b)
