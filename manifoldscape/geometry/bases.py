@@ -8,7 +8,8 @@ takes a batch (leading axis), so a Hessian matrix is formed from batched product
   (T_X = {XΩ + X_⊥K}, X_⊥ applied through Householder reflectors in O(n p²)), SO(n) (skew
   matrices), Euclidean spaces; powers k > 1 of the first three slice by slice; products factor
   by factor; the oblique manifold (one Householder reflector per column), the complex circle
-  (i x_j e_j), pymanopt's ``FixedRankEmbedded`` (through ``FixedRank``'s basis) and any manifold
+  (i x_j e_j), positive matrices (x_i e_i) and Poincaré balls (e_i / λ_x), pymanopt's
+  ``FixedRankEmbedded`` (through ``FixedRank``'s basis) and any manifold
   with a ``tangent_basis`` method (the landscape protocol of ``manifoldscape.geometry.points``).
 * Generic path, for every other manifold (as Manopt's ``tangentorthobasis``): the projections
   P_x(e_j) of the ambient coordinate vectors span T_x M; the d = dim M leading left singular
@@ -38,6 +39,8 @@ from pymanopt.manifolds import (
     FixedRankEmbedded,
     Grassmann,
     Oblique,
+    PoincareBall,
+    Positive,
     Product,
     SpecialOrthogonalGroup,
     Sphere,
@@ -271,6 +274,29 @@ def _circle_basis(manifold: Manifold, x: np.ndarray) -> TangentBasis:
     )
 
 
+def _positive_basis(manifold: Manifold, x: np.ndarray) -> TangentBasis:
+    """Positive matrices, metric Σ u v / x²: b_i = x_i e_i; c = v / x."""
+    return TangentBasis(
+        manifold,
+        x,
+        x.size,
+        lambda c: c.reshape((c.shape[0], *x.shape)) * x,
+        lambda v: (np.asarray(v) / x).reshape(len(v), -1),
+    )
+
+
+def _poincare_basis(manifold: Manifold, x: np.ndarray) -> TangentBasis:
+    """Poincaré ball(s), metric λ_x² ⟨u, v⟩: b_i = e_i / λ_x (per ball); c = λ_x v."""
+    factor = manifold.conformal_factor(x)
+    return TangentBasis(
+        manifold,
+        x,
+        x.size,
+        lambda c: c.reshape((c.shape[0], *x.shape)) / factor,
+        lambda v: (np.asarray(v) * factor).reshape(len(v), -1),
+    )
+
+
 def _fixed_rank_embedded_basis(manifold: Manifold, point: Any) -> TangentBasis:
     """Pymanopt's (Up, M, Vp) layout on ``FixedRank``'s basis (the same metric)."""
     from manifoldscape.geometry.fixed_rank import FixedRank, FixedRankPoint
@@ -400,4 +426,8 @@ def tangent_basis(manifold: Manifold, point: Any) -> TangentBasis:
             return _oblique_basis(manifold, x)
         if isinstance(manifold, ComplexCircle):
             return _circle_basis(manifold, x)
+    if isinstance(manifold, Positive):
+        return _positive_basis(manifold, x)
+    if isinstance(manifold, PoincareBall):
+        return _poincare_basis(manifold, x)
     return generic_tangent_basis(manifold, x)

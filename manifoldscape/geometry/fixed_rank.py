@@ -449,6 +449,26 @@ class _FixedRankBase(RiemannianSubmanifold):
         """Shape of the ambient matrix."""
         return self._ambient_shape
 
+    def _no_closed_form(self, what: str) -> NotImplementedError:
+        return NotImplementedError(
+            f"{self} has no closed-form {what}: geodesics of the embedded metric on fixed-rank "
+            "matrices are not known in closed form (Vandereycken 2013, §2). Use retraction() "
+            "(the metric projection, second order) for steps, and point.frobenius_distance(other) "
+            "for the distance in the embedding"
+        )
+
+    def dist(self, point_a: Any, point_b: Any) -> float:
+        """Geodesic distance: no closed form (``NotImplementedError`` naming the alternatives)."""
+        raise self._no_closed_form("geodesic distance (dist)")
+
+    def exp(self, point: Any, tangent_vector: Any) -> Any:
+        """Exponential map: no closed form (``NotImplementedError`` naming the alternatives)."""
+        raise self._no_closed_form("exponential map (exp)")
+
+    def log(self, point_a: Any, point_b: Any) -> Any:
+        """Logarithmic map: no closed form (``NotImplementedError`` naming the alternatives)."""
+        raise self._no_closed_form("logarithmic map (log)")
+
     def weingarten(self, point: Any, tangent_vector: Any, normal_vector: Any) -> Any:
         """W(ξ, N): the curvature part of the Hessian for a normal vector N (ambient form)."""
         zero = self.zero_vector(point)
@@ -543,6 +563,57 @@ class FixedRank(_FixedRankBase):
         if isinstance(vector, FixedRankTangentVector):
             return vector
         return FixedRankTangentVector(*_parts(vector, 3))
+
+    # ---------------------------------------------------------------- pymanopt's layout
+    def from_pymanopt_point(self, point: Any, name: str = "point") -> FixedRankPoint:
+        """A point of pymanopt's ``FixedRankEmbedded`` layout (u, s, vt) as a ``FixedRankPoint``.
+
+        X = u diag(s) vt = U diag(s) Vᵀ with V = vtᵀ; checked like any point (``check_point``).
+        """
+        if not isinstance(point, (list, tuple)) or len(point) != 3:
+            raise TypeError(
+                f"{name} must be pymanopt's FixedRankEmbedded point (u, s, vt) for {self}, "
+                f"got {type(point).__name__}"
+            )
+        u, s, vt = point
+        return self.check_point((u, s, np.asarray(vt).T), name)
+
+    def to_pymanopt_point(self, point: Any) -> Any:
+        """The point in pymanopt's ``FixedRankEmbedded`` layout: the tuple (u, s, vt)."""
+        from manifoldscape.geometry.layout import EmbeddedPoint
+
+        x = self._point(point)
+        return EmbeddedPoint(x.u, x.s, x.v.T)
+
+    def from_pymanopt_tangent(self, vector: Any) -> FixedRankTangentVector:
+        """Pymanopt's tangent vector (Up, M, Vp) as ``FixedRankTangentVector(M, Up, Vp)``.
+
+        Both mean ξ = U M Vᵀ + U_p Vᵀ + U V_pᵀ at the same point (V = vtᵀ).
+        """
+        up, m, vp = _parts(vector, 3)
+        return FixedRankTangentVector(m, up, vp)
+
+    def to_pymanopt_tangent(self, vector: Any) -> Any:
+        """The tangent vector in pymanopt's layout: the tuple (Up, M, Vp)."""
+        from manifoldscape.geometry.layout import EmbeddedTangent
+
+        m, up, vp = _parts(vector, 3)
+        return EmbeddedTangent(up, m, vp)
+
+    def pymanopt_cost(self, cost: Any) -> Any:
+        """A cost written for pymanopt's ``FixedRankEmbedded``, cost(u, s, vt), on this manifold.
+
+        Returns f(X) = cost(u, s, vt) for a ``FixedRankPoint`` X (for evaluation: derivatives
+        of a factored cost do not determine the Riemannian Hessian; write the cost on the matrix
+        X for ``Problem.from_autograd``).
+        """
+        if not callable(cost):
+            raise TypeError(f"cost must be callable, got {type(cost).__name__}")
+
+        def on_fixed_rank(point: Any) -> Any:
+            return cost(*self.to_pymanopt_point(point))
+
+        return on_fixed_rank
 
     def low_rank_embedding(self, point: Any, tangent_vector: Any) -> LowRankMatrix:
         """ξ = [U M + U_p, U] [V, V_p]ᵀ as a rank-2r ``LowRankMatrix`` (``embedding``, unformed)."""
