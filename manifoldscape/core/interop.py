@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pymanopt
 
-from manifoldscape.core.problem import Objective
+from manifoldscape.core.problem import Objective, quiet_constant_derivatives
 from manifoldscape.geometry import inner_product, point_norm, random_tangent_vector
 
 if TYPE_CHECKING:
@@ -59,6 +59,19 @@ NEGLIGIBLE_ERROR = 1e-8
 def _backend_name(problem: pymanopt.Problem) -> str:
     function = getattr(problem, "_original_cost", None)
     return str(getattr(function, "_backend", "unknown"))
+
+
+def _given(function: Any) -> bool:
+    """Whether a pymanopt problem's Riemannian derivative was given by its author.
+
+    pymanopt fills ``_riemannian_gradient`` / ``_riemannian_hessian`` lazily, on first use by an
+    optimizer, with closures over the Euclidean ones: those are not given.
+    """
+    if function is None:
+        return False
+    name = getattr(function, "__qualname__", "")
+    generated = name.startswith(("Problem.riemannian_gradient.", "Problem.riemannian_hessian."))
+    return not (generated and getattr(function, "__module__", "").startswith("pymanopt."))
 
 
 def _combine(a: Any, b: Any, alpha: float, beta: float) -> Any:
@@ -85,7 +98,7 @@ class PymanoptObjective(Objective):
     def __init__(self, problem: pymanopt.Problem):
         if not isinstance(problem, pymanopt.Problem):
             raise TypeError(f"problem must be a pymanopt.Problem, got {type(problem).__name__}")
-        if problem._riemannian_gradient is not None or problem._riemannian_hessian is not None:
+        if _given(problem._riemannian_gradient) or _given(problem._riemannian_hessian):
             raise ValueError(
                 "problem gives a riemannian_gradient or riemannian_hessian; from_pymanopt needs "
                 "the Euclidean ones (euclidean_gradient, euclidean_hessian) or a cost decorated "
@@ -134,7 +147,8 @@ class PymanoptObjective(Objective):
 
     def euclidean_hessian(self, x: Any, data: Any, direction: Any) -> Any:  # noqa: D102
         if self._hessian is not None:
-            return _as_structure(self._hessian(x, direction))
+            with quiet_constant_derivatives():
+                return _as_structure(self._hessian(x, direction))
         size = point_norm(direction)
         if size == 0.0:
             return _combine(direction, direction, 0.0, 0.0)

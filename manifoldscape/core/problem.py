@@ -16,7 +16,9 @@ Riemannian Hessian of the Rayleigh quotient −2(A − λI) on x^⊥ (seed 001, 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,10 +106,21 @@ class AutogradObjective(Objective):
         return _conj(self._grad(_autograd_point(x)))
 
     def euclidean_hessian(self, x: Any, data: Any, direction: Any) -> Any:  # noqa: D102
-        return _conj(self._hvp(_autograd_point(x), _autograd_point(direction)))
+        with quiet_constant_derivatives():
+            return _conj(self._hvp(_autograd_point(x), _autograd_point(direction)))
 
     def autograd_cost(self, x: Any) -> Any:  # noqa: D102
         return self._cost(x)
+
+
+@contextlib.contextmanager
+def quiet_constant_derivatives() -> Iterator[None]:
+    """Silence autograd's warning that a derivative is constant (a linear cost's Hessian is 0)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Output seems independent of input", category=UserWarning
+        )
+        yield
 
 
 def _real_inner(a: Any, b: Any) -> Any:

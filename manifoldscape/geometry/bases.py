@@ -35,6 +35,7 @@ import scipy.linalg
 from pymanopt.manifolds import (
     ComplexCircle,
     ComplexEuclidean,
+    ComplexGrassmann,
     Euclidean,
     FixedRankEmbedded,
     Grassmann,
@@ -42,6 +43,8 @@ from pymanopt.manifolds import (
     PoincareBall,
     Positive,
     Product,
+    PSDFixedRank,
+    PSDFixedRankComplex,
     SpecialOrthogonalGroup,
     Sphere,
     Stiefel,
@@ -49,7 +52,7 @@ from pymanopt.manifolds import (
 from pymanopt.manifolds.manifold import Manifold
 
 from manifoldscape.geometry.generic import dimension, inner_product, metric_whitener, projection
-from manifoldscape.geometry.householder import Householder
+from manifoldscape.geometry.householder import Complement, Householder
 from manifoldscape.geometry.layout import (
     ProductVector,
     as_tangent,
@@ -219,7 +222,7 @@ def _fast_basis(manifold: Manifold, x: np.ndarray) -> TangentBasis:
 
 def _power_basis(manifold: Manifold, x: np.ndarray, factor: Manifold) -> TangentBasis:
     """M^k: the bases of the k slices x[i], side by side (the metric sums over slices)."""
-    parts = [_fast_basis(factor, x[i]) for i in range(x.shape[0])]
+    parts = [tangent_basis(factor, x[i]) for i in range(x.shape[0])]
     d1 = parts[0].dim
 
     def to_vectors(c: np.ndarray) -> np.ndarray:
@@ -272,6 +275,85 @@ def _circle_basis(manifold: Manifold, x: np.ndarray) -> TangentBasis:
         lambda c: 1j * x[None] * c,
         lambda v: np.imag(np.conj(x)[None] * np.asarray(v)),
     )
+
+
+def _hermitian_basis(k: int, complex_: bool) -> np.ndarray:
+    """An orthonormal basis (Re tr(AᴴB)) of k × k symmetric (real) or Hermitian matrices."""
+    out = []
+    for i in range(k):
+        for j in range(i, k):
+            e = np.zeros((k, k), dtype=complex if complex_ else float)
+            if i == j:
+                e[i, i] = 1.0
+                out.append(e)
+                continue
+            e[i, j] = e[j, i] = 1 / np.sqrt(2.0)
+            out.append(e)
+            if complex_:
+                f = np.zeros((k, k), dtype=complex)
+                f[i, j], f[j, i] = 1j / np.sqrt(2.0), -1j / np.sqrt(2.0)
+                out.append(f)
+    return np.array(out).reshape(-1, k, k)
+
+
+def _column_space_basis(
+    manifold: Manifold, x: np.ndarray, q: np.ndarray, small: np.ndarray
+) -> TangentBasis:
+    """{Q A_l} ∪ {Q_⊥ K}: Q n × k orthonormal, A_l (k × k) orthonormal, K free (real or complex).
+
+    The Q_⊥ part goes through Householder reflectors (``householder.Complement``), never formed;
+    coordinates are (those of the A_l, then vec Re K, then vec Im K for complex matrices).
+    """
+    n, k = q.shape
+    complex_ = np.iscomplexobj(q) or np.iscomplexobj(small)
+    comp = Complement(q)
+    n_small = small.shape[0]
+    block = (n - k) * k
+    dim = n_small + block * (2 if complex_ else 1)
+
+    def to_vectors(c: np.ndarray) -> np.ndarray:
+        b = c.shape[0]
+        out = q @ np.einsum("bl,lij->bij", c[:, :n_small], small) if n_small else 0.0
+        kc = c[:, n_small:]
+        kk = kc[:, :block] + (1j * kc[:, block:] if complex_ else 0.0)
+        padded = np.zeros((n, b * k), dtype=complex if complex_ else float)
+        padded[k:] = kk.reshape(b, n - k, k).transpose(1, 0, 2).reshape(n - k, b * k)
+        perp = comp.apply(padded).reshape(n, b, k).transpose(1, 0, 2)
+        if not complex_:
+            perp = np.real(perp)
+        return out + perp
+
+    def to_coordinates(v: Any) -> np.ndarray:
+        v = np.asarray(v)
+        b = v.shape[0]
+        parts = []
+        if n_small:
+            inner = np.swapaxes(q.conj(), 0, 1) @ v  # (b, k, k)
+            parts.append(np.real(np.einsum("lij,bij->bl", small.conj(), inner)))
+        stacked = v.transpose(1, 0, 2).reshape(n, b * k)
+        kk = comp.apply_adjoint(stacked)[k:].reshape(n - k, b, k).transpose(1, 0, 2)
+        kk = kk.reshape(b, -1)
+        parts.append(np.real(kk))
+        if complex_:
+            parts.append(np.imag(kk))
+        return np.concatenate(parts, axis=1)
+
+    return TangentBasis(manifold, x, dim, to_vectors, to_coordinates)
+
+
+def _psd_factor_basis(manifold: Manifold, y: np.ndarray) -> TangentBasis:
+    """Horizontal space at Y = QR of Y Yᴴ: {Q R^{-H} S : S Hermitian} ⊕ {Q_⊥ K}."""
+    q, r = np.linalg.qr(y)
+    k = y.shape[1]
+    hermitian = _hermitian_basis(k, np.iscomplexobj(y))
+    lifted = np.linalg.solve(np.swapaxes(r.conj(), 0, 1)[None], hermitian)  # R^{-H} S_l
+    flat = lifted.reshape(len(lifted), -1)
+    gram = np.real(flat.conj() @ flat.T)
+    lower = np.linalg.cholesky(0.5 * (gram + gram.T))
+    small = np.linalg.solve(lower, flat).reshape(lifted.shape)  # orthonormal combinations
+    if not np.iscomplexobj(y):
+        small = np.real(small)
+    return _column_space_basis(manifold, y, q, small)
 
 
 def _positive_basis(manifold: Manifold, x: np.ndarray) -> TangentBasis:
@@ -426,6 +508,10 @@ def tangent_basis(manifold: Manifold, point: Any) -> TangentBasis:
             return _oblique_basis(manifold, x)
         if isinstance(manifold, ComplexCircle):
             return _circle_basis(manifold, x)
+    if isinstance(manifold, ComplexGrassmann) and power(manifold) == 1:
+        return _column_space_basis(manifold, x, x, np.zeros((0,) + (x.shape[1],) * 2))
+    if isinstance(manifold, (PSDFixedRank, PSDFixedRankComplex)):
+        return _psd_factor_basis(manifold, x)
     if isinstance(manifold, Positive):
         return _positive_basis(manifold, x)
     if isinstance(manifold, PoincareBall):

@@ -112,9 +112,11 @@ def _has_power(manifold: Manifold) -> bool:
 
 
 def power_factor(manifold: Manifold) -> Manifold | None:
-    """For a power M^k (k > 1) of a fast-path manifold M, the factor M (k = 1); else None."""
+    """For a power M^k (k > 1) of a manifold M with a structured basis, M (k = 1); else None."""
+    from pymanopt.manifolds import ComplexGrassmann
+
     k = power(manifold)
-    if k == 1 or not isinstance(manifold, _POWERED_FAST):
+    if k == 1 or not isinstance(manifold, (*_POWERED_FAST, ComplexGrassmann)):
         return None
     if isinstance(manifold, SpecialOrthogonalGroup):
         return SpecialOrthogonalGroup(manifold._n)
