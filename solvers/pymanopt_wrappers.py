@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+from pymanopt.manifolds import Product
 from pymanopt.optimizers import ConjugateGradient, SteepestDescent, TrustRegions
 from pymanopt.optimizers.conjugate_gradient import BETA_RULES
 from pymanopt.optimizers.optimizer import Optimizer
@@ -224,7 +225,8 @@ class _PymanoptSolver(Solver):
         iterations: int | None,
         append_final: bool,
     ) -> Result:
-        point = list(point) if isinstance(point, (list, tuple)) else point
+        if isinstance(problem.manifold, Product):
+            point = list(point)
         cost = problem.cost(point)
         gradient_norm = problem.gradient_norm(point)
         log = optimizer._log["iterations"] if self.logs_iterations and optimizer._log else None

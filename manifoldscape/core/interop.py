@@ -41,7 +41,12 @@ import numpy as np
 import pymanopt
 
 from manifoldscape.core.problem import Objective, quiet_constant_derivatives
-from manifoldscape.geometry import inner_product, point_norm, random_tangent_vector
+from manifoldscape.geometry import (
+    inner_product,
+    point_norm,
+    random_tangent_vector,
+    to_tangent_space,
+)
 
 if TYPE_CHECKING:
     from manifoldscape.core.problem import Problem
@@ -214,7 +219,7 @@ def _power_norm(problem: Problem, x: Any, iterations: int = 8) -> float:
     u = random_tangent_vector(manifold, x, 2)
     estimate = 0.0
     for _ in range(iterations):
-        w = problem.riemannian_hessian(x, u)
+        w = to_tangent_space(manifold, x, problem.riemannian_hessian(x, u))
         estimate = math.sqrt(max(inner_product(manifold, x, w, w), 0.0))
         if not estimate > 0:
             return 0.0
