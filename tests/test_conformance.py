@@ -502,3 +502,26 @@ def test_generic_basis_agrees_with_the_fast_paths(rng):
         # the same subspace: generic coordinates of the fast basis vectors are orthogonal
         change = generic.to_coordinates_batch(fast.vectors())
         np.testing.assert_allclose(change @ change.T, np.eye(fast.dim), atol=1e-10)
+
+
+# --------------------------------------------------------------------------- pymanopt's defects
+def test_corrections_of_pymanopt_2_2_1(rng):
+    from manifoldscape.geometry import euclidean_to_riemannian_gradient, projection
+
+    # Elliptope: pymanopt's projection is neither idempotent nor horizontal; ours is both
+    elliptope = Elliptope(6, 3)
+    y = random_point(elliptope, rng)
+    z = rng.standard_normal((6, 3))
+    ours = projection(elliptope, y, z)
+    np.testing.assert_allclose(y.T @ ours, (y.T @ ours).T, atol=1e-12)  # horizontal
+    np.testing.assert_allclose(projection(elliptope, y, ours), ours, atol=1e-12)
+    theirs = elliptope.projection(y, z)
+    assert np.linalg.norm(elliptope.projection(y, theirs) - theirs) > 1e-3
+    # UnitaryGroup: the Riemannian gradient is skew-Hermitian (pymanopt's is only skew)
+    unitary = UnitaryGroup(3)
+    x = random_point(unitary, rng)
+    g = euclidean_to_riemannian_gradient(unitary, x, rng.standard_normal((3, 3)) * (1 + 1j))
+    np.testing.assert_allclose(g, -g.conj().T, atol=1e-12)
+    # Hermitian positive definite: n² real dimensions, not n(n + 1)
+    assert dimension(HermitianPositiveDefinite(3)) == 9 != HermitianPositiveDefinite(3).dim
+    assert dimension(SpecialHermitianPositiveDefinite(3, k=2)) == 16
