@@ -53,10 +53,12 @@ same classes, and a continuous group's orbit directions are skipped.  The phase 
 Every search ends with **Riemannian Newton** steps, Hess f(x)[η] = −grad f(x), solved in tangent
 coordinates (dense eigen-decomposition up to ``dense_limit`` tangent dimensions, MINRES on the
 matrix-free indefinite Hessian beyond), until ‖grad f‖ stops decreasing at round-off.  A point is
-converged when ‖grad f‖ passes the certificate's scaled test (``manifoldscape.core.certificate``):
+converged unless the certificate's gradient test (``manifoldscape.core.tolerance``) finds it
+not critical for sure:
 
-    ‖grad f(x)‖ ≤ rtol_gradient · (‖Hess f(x)‖ · max(‖x‖, 1) + ‖∇f(x)‖);
+    ‖grad f(x)‖ ≤ rtol_gradient · ‖Hess f(x)‖ · max(‖x‖, 1) + ρ_grad(x),
 
+with ρ_grad the round-off floor of the computed gradient;
 the others are discarded and counted as *not converged*.  Two converged points are the same class
 when dist_G(x, y) ≤ tolerance · max(‖x‖, ‖y‖, ℓ) (``problem.symmetry.distance``; plain distance
 when the group is trivial; ℓ is ‖x♮‖, or the norm of the first start without a truth).  Each
@@ -89,6 +91,14 @@ from manifoldscape.core.certificate import Certificate, Verdict, certify
 from manifoldscape.core.hessian import RiemannianHessian
 from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.core.symmetry import Identity
+from manifoldscape.core.tolerance import (
+    EPSILON,
+    SAFETY,
+    ambient_size,
+    gradient_floor,
+    length_scale,
+    safe_norm,
+)
 from manifoldscape.geometry import point_norm, random_point, tangent_basis
 
 logger = logging.getLogger(__name__)
@@ -144,6 +154,7 @@ class CriticalClass:
             else float(self.distance_to_truth),
             "symmetry_dimension": int(self.symmetry_dimension),
             "null_dimension": int(c.null_dimension),
+            "morse_nondegenerate": bool(c.morse_nondegenerate),
             "gradient_norm": float(self.gradient_norm),
             "min_eigenvalue": float(c.min_eigenvalue),
             "max_eigenvalue": float(c.max_eigenvalue),
@@ -157,7 +168,9 @@ class Census:
 
     ``classes`` are sorted by (index, cost).  ``starts`` random starts fed ``runs`` searches
     (a descent trajectory adds runs, and ``explore_runs`` of them are the explore phase's
-    displaced runs), ``unconverged`` of which ended at no critical point.
+    displaced runs), ``unconverged`` of which ended at no critical point.  ``notes`` say what
+    the table cannot (a cost that is constant on the manifold, classes split because the declared
+    symmetry mapped points of different cost or spectrum onto each other).
     """
 
     problem: str
@@ -171,6 +184,7 @@ class Census:
     tolerance: float
     parameters: Mapping[str, Any] = field(default_factory=dict)
     explore_runs: int = 0
+    notes: tuple[str, ...] = ()
 
     @property
     def minimizers(self) -> tuple[CriticalClass, ...]:
@@ -184,7 +198,7 @@ class Census:
 
     def table(self) -> str:
         """The classes as a text table: cost, index, verdict, distance to truth, symmetry, found."""
-        header = ("#", "cost", "index", "verdict", "dist. to truth", "sym. dim", "found")
+        header = ("#", "cost", "index", "verdict", "zeros", "dist. to truth", "sym. dim", "found")
         rows = [header]
         for k, c in enumerate(self.classes, 1):
             index = f"{c.index}" if c.certificate.index_exact else f"≥{c.index}"
@@ -195,13 +209,14 @@ class Census:
                     f"{c.cost:.10g}",
                     index,
                     c.verdict.value,
+                    str(c.certificate.null_dimension),
                     distance,
                     str(c.symmetry_dimension),
                     str(c.count),
                 )
             )
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        right = {0, 1, 2, 4, 5, 6}
+        right = {0, 1, 2, 4, 5, 6, 7}
         lines = []
         for n, row in enumerate(rows):
             cells = [
@@ -225,6 +240,7 @@ class Census:
                 if c.verdict is Verdict.DEGENERATE
             )
             lines.append(f"degenerate (second-order test inconclusive): {numbers}")
+        lines.extend(f"note: {note}" for note in self.notes)
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
@@ -241,6 +257,7 @@ class Census:
             "searches": list(self.searches),
             "tolerance": float(self.tolerance),
             "critical_points": [c.to_dict() for c in self.classes],
+            "notes": list(self.notes),
         }
 
     def plot(self, ax: Any = None) -> Any:
@@ -324,7 +341,8 @@ class _Model:
     gradient: np.ndarray
     gradient_norm: float
     hessian_norm: float
-    tolerance_scale: float  # ‖Hess f‖ · max(‖x‖, 1) + ‖∇f‖
+    tolerance_scale: float  # ‖Hess f‖ · max(‖x‖, 1): what rtol_gradient multiplies
+    floor: float = 0.0  # round-off floor of ‖grad f‖ (manifoldscape.core.tolerance)
     eigenvalues: np.ndarray | None = None  # dense: all, ascending
     eigenvectors: np.ndarray | None = None
     operator: Any = None  # matrix-free
@@ -335,12 +353,12 @@ def _model(problem: Problem, x: Any, dense_limit: int, k_lowest: int) -> _Model:
     hessian = RiemannianHessian(problem, x, basis)
     g = basis.to_coordinates(problem.riemannian_gradient(x))
     gnorm = float(np.linalg.norm(g))
-    length = max(point_norm(x), 1.0)
-    egrad = point_norm(problem.euclidean_gradient(x))
+    length = length_scale(x)
+    floor = gradient_floor(safe_norm(problem.euclidean_gradient(x)), gnorm, ambient_size(x))
     if basis.dim <= dense_limit:
         lam, q = np.linalg.eigh(hessian.matrix())
         hnorm = float(np.max(np.abs(lam))) if lam.size else 0.0
-        return _Model(basis, g, gnorm, hnorm, hnorm * length + egrad, lam, q)
+        return _Model(basis, g, gnorm, hnorm, hnorm * length, floor, lam, q)
     operator = hessian.linear_operator()
     d = basis.dim
     v0 = np.random.default_rng(0).standard_normal(d)
@@ -348,7 +366,7 @@ def _model(problem: Problem, x: Any, dense_limit: int, k_lowest: int) -> _Model:
         operator, k=1, which="LM", v0=v0, tol=1e-3, return_eigenvectors=False
     )
     hnorm = float(abs(largest[0]))
-    model = _Model(basis, g, gnorm, hnorm, hnorm * length + egrad, operator=operator)
+    model = _Model(basis, g, gnorm, hnorm, hnorm * length, floor, operator=operator)
     if k_lowest:
         lam, q = scipy.sparse.linalg.eigsh(
             operator, k=min(k_lowest, d - 1), which="SA", v0=v0, tol=1e-6
@@ -403,6 +421,7 @@ class _RunResult:
     point: Any
     gradient_norm: float
     converged: bool
+    scale: float = 0.0  # ‖Hess f‖ · ℓ at the point
 
 
 def _newton(
@@ -414,10 +433,10 @@ def _newton(
     dense_limit: int,
     divergence: float,
 ) -> tuple[Any, float, float]:
-    """Riemannian Newton steps to round-off; returns the best point, ‖grad f‖ and its scale.
+    """Riemannian Newton steps to round-off; returns the best point, ‖grad f‖, its scale, floor.
 
-    Stops when ‖grad f‖ ≤ 10⁻¹⁵ (‖Hess f‖ ‖x‖ + ‖∇f‖) — the round-off of evaluating the
-    gradient — or when it has stopped decreasing.  At a degenerate critical point Newton converges
+    Stops when ‖grad f‖ is at its round-off floor (``manifoldscape.core.tolerance``) or when it
+    has stopped decreasing.  At a degenerate critical point Newton converges
     only linearly (for a gradient that is homogeneous of degree p along the null directions,
     at the rate (p − 1)/p); when successive steps shrink at a steady rate ρ the Aitken-extrapolated
     step η/(1 − ρ) is tried as well and kept if it lowers ‖grad f‖, which lands such a point at
@@ -425,7 +444,7 @@ def _newton(
     iteration is not stalled even if ‖grad f‖ is not monotone.
     """
     manifold = problem.manifold
-    best = (x, math.inf, 0.0)
+    best = (x, math.inf, 0.0, 0.0)
     stalled, previous, shrinking = 0, math.nan, False
     for _ in range(newton_steps + 1):
         model = _model(problem, x, dense_limit, 0)
@@ -434,12 +453,9 @@ def _newton(
         progress = model.gradient_norm < 0.9 * best[1] or shrinking
         stalled = 0 if progress else stalled + 1
         if model.gradient_norm < best[1]:
-            best = (x, model.gradient_norm, model.tolerance_scale)
-        length = point_norm(x)
-        egrad = model.tolerance_scale - model.hessian_norm * max(length, 1.0)
-        roundoff = 1e-15 * (model.hessian_norm * length + egrad)
-        limit = 2 if model.gradient_norm <= 1e-10 * model.tolerance_scale else 4
-        if model.gradient_norm <= roundoff or stalled >= limit:
+            best = (x, model.gradient_norm, model.tolerance_scale, model.floor)
+        limit = 2 if model.gradient_norm <= 1e-10 * model.tolerance_scale + model.floor else 4
+        if model.gradient_norm <= model.floor or stalled >= limit:
             break
         eta = _step(model, None, floor=1e-14)
         norm = float(np.linalg.norm(eta))
@@ -500,7 +516,7 @@ def _follow(
                 break
             # close to a critical point: Newton converges to it whatever its index (a mode
             # followed from a small displacement first gets away from where it started)
-            if model.gradient_norm <= 1e-4 * model.tolerance_scale and (
+            if model.gradient_norm <= 1e-4 * model.tolerance_scale + model.floor and (
                 modes is None or step >= _EXPLORE_ESCAPE
             ):
                 break
@@ -519,7 +535,7 @@ def _follow(
                 break
         else:
             x = best_x  # the budget ran out: polish the best point met
-    point, gradient_norm, scale = _newton(
+    point, gradient_norm, scale, floor = _newton(
         problem,
         x,
         newton_steps=newton_steps,
@@ -527,7 +543,8 @@ def _follow(
         dense_limit=dense_limit,
         divergence=divergence,
     )
-    return _RunResult(point, gradient_norm, gradient_norm <= rtol_gradient * scale)
+    # converged unless the certificate's gradient test says "not critical" for sure
+    return _RunResult(point, gradient_norm, gradient_norm <= rtol_gradient * scale + floor, scale)
 
 
 def _tracked(manifold: Any, x: Any, model: _Model, modes: list[Any]) -> np.ndarray:
@@ -616,10 +633,12 @@ def _plateaus(gradient_norms: np.ndarray, limit: int = 3) -> list[int]:
 
 # --------------------------------------------------------------------------- merging
 class _Class:
-    def __init__(self, x: Any, gnorm: float, search: str):
+    def __init__(self, x: Any, gnorm: float, search: str, cost: float, scale: float):
         self.point, self.gradient_norm = x, gnorm
+        self.cost, self.scale = cost, scale
         self.members = [x]
         self.found_by = {search: 1}
+        self.certificate: Certificate | None = None
 
     def add(self, x: Any, gnorm: float, search: str) -> None:
         self.members.append(x)
@@ -631,6 +650,23 @@ class _Class:
 def _same(group: Any, x: Any, y: Any, tolerance: float, length: float) -> bool:
     scale = max(point_norm(x), point_norm(y), length)
     return group.distance(x, y) <= tolerance * scale
+
+
+def _same_cost(a: float, b: float, scale: float, length: float) -> bool:
+    """Equal costs up to convergence (10⁻⁶ ‖Hess f‖ ℓ²) and round-off (γ ε (|a| + |b|))."""
+    return abs(a - b) <= 1e-6 * scale * length + SAFETY * EPSILON * (abs(a) + abs(b))
+
+
+def _same_spectrum(a: Certificate, b: Certificate) -> bool:
+    """Same verdict, index and (dense) eigenvalues within both certificates' tolerances."""
+    if (a.verdict, a.index, a.symmetry_dimension) != (b.verdict, b.index, b.symmetry_dimension):
+        return False
+    if a.method != "dense" or b.method != "dense" or len(a.eigenvalues) != len(b.eigenvalues):
+        return True
+    slack = max(
+        a.eigenvalue_tolerance + a.eigenvalue_floor, b.eigenvalue_tolerance + b.eigenvalue_floor
+    )
+    return bool(np.all(np.abs(a.eigenvalues - b.eigenvalues) <= slack))
 
 
 def _copies(members: list[Any], tolerance: float, length: float) -> int:
@@ -773,6 +809,7 @@ def census(
 
     classes: list[_Class] = []
     runs = unconverged = 0
+    mismatched: set[str] = set()
 
     def record(run: _RunResult, search: str) -> None:
         nonlocal runs, unconverged
@@ -780,11 +817,16 @@ def census(
         if not run.converged:
             unconverged += 1
             return
+        cost = problem.cost(run.point)
         for cls in classes:
-            if _same(problem.symmetry, run.point, cls.point, tolerance, length):
+            if _same(problem.symmetry, run.point, cls.point, tolerance, length) and _same_cost(
+                cost, cls.cost, max(run.scale, cls.scale), max(point_norm(run.point), 1.0)
+            ):
                 cls.add(run.point, run.gradient_norm, search)
                 return
-        classes.append(_Class(run.point, run.gradient_norm, search))
+        if any(_same(problem.symmetry, run.point, c.point, tolerance, length) for c in classes):
+            mismatched.add(problem.symmetry.name)
+        classes.append(_Class(run.point, run.gradient_norm, search, cost, run.scale))
 
     bar = None
     if progress:
@@ -848,8 +890,9 @@ def census(
         logger.info("census of %s: %d explore runs", problem.name, explored)
 
     found: list[CriticalClass] = []
-    for cls in classes:
-        certificate = certify(problem, cls.point, rtol_gradient=rtol_gradient)
+    notes: list[str] = []
+    for cls in _split_by_spectrum(problem, classes, tolerance, length, rtol_gradient, notes):
+        certificate = cls.certificate
         count = len(cls.members)
         if certificate.verdict is Verdict.NOT_CRITICAL:
             unconverged += count
@@ -870,6 +913,13 @@ def census(
                 found_by=dict(cls.found_by),
             )
         )
+    if mismatched:
+        notes.append(
+            f"the declared symmetry ({', '.join(sorted(mismatched))}) maps critical points of "
+            "different cost onto each other: it is not a symmetry of this instance, and those "
+            "points are listed as separate classes"
+        )
+    found = _merge_constant(found, notes)
     found.sort(key=lambda c: (c.index, c.cost))
     result = Census(
         problem=problem.name,
@@ -883,7 +933,10 @@ def census(
         searches=tuple(label for label, _ in searches),
         tolerance=tolerance,
         parameters=dict(problem.parameters),
+        notes=tuple(notes),
     )
+    for note in notes:
+        logger.warning("census of %s: %s", problem.name, note)
     logger.info(
         "census of %s: %d classes from %d starts (%d runs, %d not converged)",
         problem.name,
@@ -893,3 +946,91 @@ def census(
         unconverged,
     )
     return result
+
+
+# --------------------------------------------------------------------------- classes
+#: at most this many distinct copies of a class are certified to check their spectra agree
+_SPECTRUM_CHECKS = 4
+
+
+def _split_by_spectrum(
+    problem: Problem,
+    classes: list[_Class],
+    tolerance: float,
+    length: float,
+    rtol_gradient: float,
+    notes: list[str],
+) -> list[_Class]:
+    """Certify every class; split off copies whose spectrum differs from the representative's.
+
+    Copies (members at a plain distance apart) of one class are images of each other under the
+    declared group, so their spectra agree when the group is a symmetry of the cost; a copy
+    whose certificate disagrees (verdict, index or eigenvalues) becomes a class of its own.
+    """
+    plain = Identity()
+    out: list[_Class] = []
+    split = 0
+    for cls in classes:
+        cls.certificate = certify(problem, cls.point, rtol_gradient=rtol_gradient)
+        distinct: list[Any] = [cls.point]
+        for x in cls.members:
+            if len(distinct) > _SPECTRUM_CHECKS:
+                break
+            if not any(_same(plain, x, y, tolerance, length) for y in distinct):
+                distinct.append(x)
+        for copy in distinct[1:]:
+            other = certify(problem, copy, rtol_gradient=rtol_gradient)
+            if _same_spectrum(cls.certificate, other):
+                continue
+            moved = [x for x in cls.members if _same(plain, x, copy, tolerance, length)]
+            cls.members = [x for x in cls.members if not any(x is m for m in moved)]
+            new = _Class(copy, other.gradient_norm, "split", other.cost, cls.scale)
+            new.members, new.found_by, new.certificate = moved, {"split": len(moved)}, other
+            out.append(new)
+            split += 1
+        out.append(cls)
+    if split:
+        notes.append(
+            f"{split} class(es) split off because copies related by the declared symmetry "
+            f"{problem.symmetry.name} have different Hessian spectra: it is not a symmetry of "
+            "this instance"
+        )
+    return out
+
+
+def _merge_constant(found: list[CriticalClass], notes: list[str]) -> list[CriticalClass]:
+    """One degenerate class when the cost is constant on the manifold (to working precision).
+
+    Constant: every class's Hessian is below its round-off floor and all the costs agree to
+    round-off, so the "critical points" are just the points the searches stopped at.
+    """
+    if not found or not all(
+        c.certificate.hessian_norm <= c.certificate.eigenvalue_floor for c in found
+    ):
+        return found
+    costs = np.array([c.cost for c in found])
+    if np.ptp(costs) > SAFETY * EPSILON * float(np.max(np.abs(costs)) + 1e-300) * len(costs):
+        return found
+    first = found[0]
+    merged = CriticalClass(
+        point=first.point,
+        cost=first.cost,
+        index=0,
+        verdict=Verdict.DEGENERATE,
+        count=sum(c.count for c in found),
+        distance_to_truth=first.distance_to_truth,
+        symmetry_dimension=first.symmetry_dimension,
+        gradient_norm=first.gradient_norm,
+        certificate=first.certificate,
+        copies=sum(c.copies for c in found),
+        found_by={
+            key: sum(c.found_by.get(key, 0) for c in found)
+            for key in dict.fromkeys(k for c in found for k in c.found_by)
+        },
+    )
+    notes.append(
+        f"the cost is constant on the manifold to working precision (value {first.cost:.12g}, "
+        f"Hessian below its round-off floor at all {len(found)} points reached): every point "
+        "is a degenerate critical point"
+    )
+    return [merged]
