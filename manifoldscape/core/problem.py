@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,14 +28,19 @@ from pymanopt.manifolds import Product
 from pymanopt.manifolds.manifold import Manifold, RiemannianSubmanifold
 
 from manifoldscape.core.result import EvaluationCounts
-from manifoldscape.core.symmetry import Identity, SymmetryGroup
+from manifoldscape.core.symmetry import SymmetryGroup, natural_symmetry
 from manifoldscape.core.tolerance import riemannian_norm, safe_norm
 from manifoldscape.geometry import (
     as_tangent,
     batch_item,
     check_point,
     copy_point,
+    corrects_hessian,
+    euclidean_to_riemannian_gradient,
+    euclidean_to_riemannian_hessian,
     point_norm,
+    pymanopt_compatible,
+    require_second_order,
     same_point,
 )
 
@@ -102,7 +108,7 @@ class AutogradObjective(Objective):
             return _conj(self._grad(_autograd_point(x)))
 
     def euclidean_hessian(self, x: Any, data: Any, direction: Any) -> Any:  # noqa: D102
-        with _explained_autograd_errors():
+        with _explained_autograd_errors(), quiet_constant_derivatives():
             return _conj(self._hvp(_autograd_point(x), _autograd_point(direction)))
 
     def autograd_cost(self, x: Any) -> Any:  # noqa: D102
@@ -136,6 +142,16 @@ def _explained_autograd_errors() -> Any:
                 f"{' '.join(text.split())[:200]})"
             ) from exc
         raise
+
+
+@contextlib.contextmanager
+def quiet_constant_derivatives() -> Iterator[None]:
+    """Silence autograd's warning that a derivative is constant (a linear cost's Hessian is 0)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Output seems independent of input", category=UserWarning
+        )
+        yield
 
 
 def _real_inner(a: Any, b: Any) -> Any:
@@ -183,6 +199,27 @@ def _check_shapes(value: Any, reference: Any, method: str, what: str) -> None:
         )
 
 
+def _regroup(layout: Any, args: tuple) -> Any:
+    """Pymanopt's flat arguments as a point: one array, a factored tuple, or a product list."""
+    if isinstance(layout, (list, tuple)):
+        out, start = [], 0
+        for size in layout:
+            out.append(args[start] if size == 1 else list(args[start : start + size]))
+            start += size
+        return out
+    return args[0] if layout == 1 else list(args)
+
+
+def _flatten(layout: Any, value: Any) -> Any:
+    """A product's value as the flat list pymanopt's wrappers regroup (others unchanged)."""
+    if isinstance(layout, (list, tuple)):
+        flat: list = []
+        for size, part in zip(layout, value, strict=True):
+            flat.extend([part] if size == 1 else list(part))
+        return flat
+    return value
+
+
 class _PointCache:
     """Remembers what was computed at the last few points (compared exactly, copied on entry)."""
 
@@ -208,14 +245,17 @@ class Problem:
     """A cost on a manifold, with its symmetry group, ground truth and instance parameters.
 
     Construct one from an ``Objective`` (hand-written derivatives), with
-    ``Problem.from_autograd`` (derivatives by autograd), or from a factory of
-    ``manifoldscape.problems``.
+    ``Problem.from_autograd`` (derivatives by autograd), ``Problem.from_pymanopt`` (an existing
+    ``pymanopt.Problem``), or from a factory of ``manifoldscape.problems``.  Without a
+    ``symmetry``, the manifold's natural one is used (``symmetry.natural_symmetry``: O(p) on the
+    Grassmann manifold, O(k) on ``PSDFixedRank`` and ``Elliptope``, U(·) on their complex
+    versions, the trivial group elsewhere).
     """
 
     manifold: Manifold
     objective: Objective
     name: str = "custom"
-    symmetry: SymmetryGroup = field(default_factory=Identity)
+    symmetry: SymmetryGroup | None = None
     truth: Any = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
     seed: int | None = None
@@ -232,6 +272,8 @@ class Problem:
             raise TypeError(
                 f"objective must be a manifoldscape Objective, got {type(self.objective).__name__}"
             )
+        if self.symmetry is None:
+            object.__setattr__(self, "symmetry", natural_symmetry(self.manifold))
         if not isinstance(self.symmetry, SymmetryGroup):
             raise TypeError(
                 "symmetry must be a manifoldscape SymmetryGroup, "
@@ -258,13 +300,44 @@ class Problem:
         """A problem whose gradient and Hessian-vector product come from autograd.
 
         ``cost`` takes a point (a list of arrays on a ``Product``) and is written with
-        ``autograd.numpy``.
+        ``autograd.numpy``.  ``symmetry`` defaults to the manifold's natural symmetry.
         """
         return cls(
             manifold,
             AutogradObjective(cost),
             name=name,
-            symmetry=symmetry or Identity(),
+            symmetry=symmetry,
+            truth=truth,
+            parameters=parameters or {},
+        )
+
+    @classmethod
+    def from_pymanopt(
+        cls,
+        problem: pymanopt.Problem,
+        *,
+        symmetry: SymmetryGroup | None = None,
+        truth: Any = None,
+        name: str = "pymanopt",
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Problem:
+        """An existing ``pymanopt.Problem``, as it is, as a manifoldscape problem.
+
+        Any backend (autograd, numpy callables; JAX, PyTorch, TensorFlow when installed), with or
+        without ``euclidean_gradient`` / ``euclidean_hessian``.  Without a Hessian, the
+        Hessian-vector product comes from the backend's automatic differentiation, or for a
+        numpy cost from central differences of the gradient, whose estimated error the solvers'
+        certificates account for (``manifoldscape.core.interop``).  ``symmetry`` defaults to
+        the manifold's natural symmetry.
+        """
+        from manifoldscape.core.interop import PymanoptObjective
+
+        objective = PymanoptObjective(problem)
+        return cls(
+            problem.manifold,
+            objective,
+            name=name,
+            symmetry=symmetry,
             truth=truth,
             parameters=parameters or {},
         )
@@ -309,7 +382,7 @@ class Problem:
         """Grad f(x) = P_x ∇f(x)."""
         entry = self._entry(x)
         if "rgrad" not in entry:
-            g = self.manifold.euclidean_to_riemannian_gradient(x, self.euclidean_gradient(x))
+            g = euclidean_to_riemannian_gradient(self.manifold, x, self.euclidean_gradient(x))
             entry["rgrad"] = as_tangent(self.manifold, g)
         return entry["rgrad"]
 
@@ -333,6 +406,7 @@ class Problem:
         round-off (``manifoldscape.core.tolerance``).
         """
         m = self.manifold
+        require_second_order(m)
         ehess = self.euclidean_hessian(x, _embedding(m, x, tangent_vector))
         return self._to_riemannian_hessian(x, ehess, tangent_vector, terms)
 
@@ -340,6 +414,16 @@ class Problem:
         self, x: Any, ehess: Any, tangent_vector: Any, terms: list[float] | None = None
     ) -> Any:
         m = self.manifold
+        if corrects_hessian(m):  # pymanopt's conversion is missing or wrong (geometry.generic)
+            out = as_tangent(
+                m,
+                euclidean_to_riemannian_hessian(
+                    m, x, self.euclidean_gradient(x), ehess, tangent_vector
+                ),
+            )
+            if terms is not None:
+                terms.append(self._term_size(x, ehess, out))
+            return out
         if (
             type(m).euclidean_to_riemannian_hessian
             is RiemannianSubmanifold.euclidean_to_riemannian_hessian
@@ -408,32 +492,40 @@ class Problem:
     def to_pymanopt(self, counter: EvaluationCounter | None = None) -> pymanopt.Problem:
         """A ``pymanopt.Problem`` calling this problem's (cached) functions.
 
-        With a ``counter``, every cost, gradient and Hessian-vector call is counted.
+        It hands pymanopt the Riemannian gradient and Hessian-vector product computed here (so
+        pymanopt's optimizers see this project's corrections of its geometry, see
+        ``manifoldscape.geometry.generic``), in pymanopt's argument layout (products and
+        ``FixedRankEmbedded``'s (u, s, vt) flattened).  With a ``counter``, every cost,
+        gradient and Hessian-vector call is counted.
         """
         m = self.manifold
-        product = isinstance(m, Product)
-        n_parts = len(m.manifolds) if product else 1
+        layout = m.point_layout
+        n_values = m.num_values
         source = counter if counter is not None else self
-
-        def point_of(args: tuple) -> Any:
-            return list(args) if product else args[0]
 
         @pymanopt.function.numpy(m)
         def cost(*args: Any) -> float:
-            return source.cost(point_of(args))
+            return source.cost(_regroup(layout, args))
 
         @pymanopt.function.numpy(m)
-        def egrad(*args: Any) -> Any:
-            g = source.euclidean_gradient(point_of(args))
-            return list(g) if product else g
+        def rgrad(*args: Any) -> Any:
+            return _flatten(layout, source.riemannian_gradient(_regroup(layout, args)))
 
         @pymanopt.function.numpy(m)
-        def ehess(*args: Any) -> Any:
-            x, u = point_of(args[:n_parts]), point_of(args[n_parts:])
-            h = source.euclidean_hessian(x, u)
-            return list(h) if product else h
+        def rhess(*args: Any) -> Any:
+            x = _regroup(layout, args[:n_values])
+            u = as_tangent(m, _regroup(layout, args[n_values:]))
+            return _flatten(layout, source.riemannian_hessian(x, u))
 
-        return pymanopt.Problem(m, cost, euclidean_gradient=egrad, euclidean_hessian=ehess)
+        problem = pymanopt.Problem(
+            pymanopt_compatible(m), cost, riemannian_gradient=rgrad, riemannian_hessian=rhess
+        )
+        if isinstance(layout, (list, tuple)):  # pymanopt regroups into plain lists: give back
+            grouped_gradient = problem.riemannian_gradient  # tangent vectors with + − *
+            grouped_hessian = problem.riemannian_hessian
+            problem._riemannian_gradient = lambda x: as_tangent(m, grouped_gradient(x))
+            problem._riemannian_hessian = lambda x, u: as_tangent(m, grouped_hessian(x, u))
+        return problem
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.parameters.items() if np.ndim(v) == 0)

@@ -746,3 +746,147 @@ class Scaled(SymmetryGroup):
 
     def __repr__(self) -> str:
         return self.name
+
+
+# --------------------------------------------------------------------------- quotient manifolds
+@dataclass(frozen=True, repr=False)
+class UnitaryRight(SymmetryGroup):
+    """U(r) acting on the right, X ↦ X Q (Qᴴ Q = I), for complex n × r matrices.
+
+    The symmetry of the complex Grassmann manifold and of Hermitian factorizations X = Y Yᴴ
+    (pymanopt's ``ComplexGrassmann``, ``PSDFixedRankComplex``).  The distance is the complex
+    orthogonal Procrustes problem, min_Q ‖X − Y Q‖_F, attained at Q = polar(Yᴴ X); orbit tangents
+    at X are X Ω for Ω skew-Hermitian (real dimension r²): (E_ij − E_ji)/√2 and
+    i(E_ij + E_ji)/√2 for i < j, and i E_ii.
+    """
+
+    r: int = 1
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.r, (int, np.integer)) or self.r < 1:
+            raise ValueError(f"r must be a positive integer, got {self.r!r}")
+        object.__setattr__(self, "name", self.name or f"U({self.r}) right action")
+        object.__setattr__(self, "dimension", self.r * self.r)
+
+    def _matrix(self, x: Any, what: str) -> np.ndarray:
+        m = np.asarray(x)
+        if m.ndim != 2 or m.shape[1] != self.r:
+            raise ValueError(
+                f"{what} must be an n × {self.r} matrix for {self.name}, got shape {m.shape}"
+            )
+        return m
+
+    def _rotation(self, x: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        u, _, vh = np.linalg.svd(x.conj().T @ reference)
+        return u @ vh
+
+    def distance(self, x: Any, y: Any) -> float:  # noqa: D102
+        a, b = self._matrix(x, "x"), self._matrix(y, "y")
+        if a.shape != b.shape:
+            raise ValueError(f"x and y must have the same shape, got {a.shape} and {b.shape}")
+        return float(np.linalg.norm(a - b @ self._rotation(b, a)))
+
+    def align(self, x: Any, reference: Any) -> Any:  # noqa: D102
+        a, b = self._matrix(x, "x"), self._matrix(reference, "reference")
+        return a @ self._rotation(a, b)
+
+    def orbit_tangent_vectors(self, x: Any) -> list[Any]:  # noqa: D102
+        a = self._matrix(x, "x")
+        out = []
+        for i in range(self.r):
+            for j in range(i, self.r):
+                e = np.zeros((self.r, self.r), dtype=complex)
+                e[i, j] = 1.0
+                if i == j:
+                    generators = [1j * e]
+                else:
+                    generators = [(e - e.T) / np.sqrt(2.0), 1j * (e + e.T) / np.sqrt(2.0)]
+                out.extend(a @ omega for omega in generators)
+        return out
+
+
+@dataclass(frozen=True, repr=False)
+class PowerGroup(SymmetryGroup):
+    """G^k acting slice by slice on the points of a power manifold M^k (arrays of shape (k, …)).
+
+    pymanopt's ``Grassmann(n, p, k=k)`` and ``ComplexGrassmann(n, p, k=k)`` are such powers:
+    each slice X_i is acted on by its own group element.  dist² = Σ_i dist_G(x_i, y_i)².
+    """
+
+    group: SymmetryGroup = Identity()
+    k: int = 1
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.group, SymmetryGroup):
+            raise TypeError(f"group must be a SymmetryGroup, got {type(self.group).__name__}")
+        if not isinstance(self.k, (int, np.integer)) or self.k < 1:
+            raise ValueError(f"k must be a positive integer, got {self.k!r}")
+        object.__setattr__(self, "name", self.name or f"({self.group.name})^{self.k}")
+        object.__setattr__(self, "dimension", self.k * self.group.dimension)
+
+    def _slices(self, x: Any, what: str) -> np.ndarray:
+        a = np.asarray(x)
+        if a.ndim < 1 or a.shape[0] != self.k:
+            raise ValueError(f"{what} must have {self.k} slices for {self.name}, got {a.shape}")
+        return a
+
+    def distance(self, x: Any, y: Any) -> float:  # noqa: D102
+        a, b = self._slices(x, "x"), self._slices(y, "y")
+        return float(
+            np.sqrt(sum(self.group.distance(p, q) ** 2 for p, q in zip(a, b, strict=True)))
+        )
+
+    def align(self, x: Any, reference: Any) -> Any:  # noqa: D102
+        a, b = self._slices(x, "x"), self._slices(reference, "reference")
+        return np.stack([self.group.align(p, q) for p, q in zip(a, b, strict=True)])
+
+    def orbit_tangent_vectors(self, x: Any) -> list[Any]:  # noqa: D102
+        a = self._slices(x, "x")
+        out = []
+        for i, part in enumerate(a):
+            for t in self.group.orbit_tangent_vectors(part):
+                v = np.zeros(a.shape, dtype=np.result_type(a, t))
+                v[i] = t
+                out.append(v)
+        return out
+
+
+def natural_symmetry(manifold: Any) -> SymmetryGroup:
+    """The symmetry group a pymanopt quotient manifold's points carry, Identity otherwise.
+
+    Grassmann: O(p) acting on the right on an orthonormal basis of the subspace; complex
+    Grassmann: U(p); ``PSDFixedRank``, ``Elliptope``: O(k) on the factor Y of X = Y Yᵀ
+    (Journée et al. 2010); ``PSDFixedRankComplex``: U(k); powers k > 1 slice by slice;
+    products factor by factor.  The tangent bases of these manifolds span the horizontal space
+    (the projection removes the orbit directions), so the group adds no Hessian direction to a
+    certificate; it makes distances, recovery and the census's merging of critical points
+    modulo the group.
+    """
+    from pymanopt.manifolds import (
+        ComplexGrassmann,
+        Elliptope,
+        Grassmann,
+        Product,
+        PSDFixedRank,
+        PSDFixedRankComplex,
+    )
+
+    if isinstance(manifold, Product):
+        groups = [natural_symmetry(m) for m in manifold.manifolds]
+        if all(isinstance(g, Identity) for g in groups):
+            return Identity()
+        return ProductGroup(groups)
+    if isinstance(manifold, (Grassmann, ComplexGrassmann)):
+        group: SymmetryGroup = (
+            OrthogonalRight(manifold._p)
+            if isinstance(manifold, Grassmann)
+            else UnitaryRight(manifold._p)
+        )
+        return group if manifold._k == 1 else PowerGroup(group, manifold._k)
+    if isinstance(manifold, PSDFixedRankComplex):
+        return UnitaryRight(manifold._k)
+    if isinstance(manifold, (PSDFixedRank, Elliptope)):
+        return OrthogonalRight(manifold._k)
+    return Identity()
