@@ -272,6 +272,7 @@ class _Context:
     eigenvalue_tolerance: float | None
     orbit_size: int
     symmetry_name: str
+    hessian_error: float = 0.0  # the products' own error, reported by the objective
 
 
 @dataclass
@@ -297,7 +298,10 @@ class _Decision:
 def _decide(spectrum: Spectrum, hessian: RiemannianHessian, ctx: _Context) -> _Decision:
     """Classify from a (possibly partial) spectrum: the rules of the module docstring."""
     floor_g = gradient_floor(ctx.egrad_norm, ctx.gradient_norm, ctx.size)
-    floor_e = eigenvalue_floor(hessian.term_size, ctx.size, hessian.asymmetry_norm)
+    floor_e = max(
+        eigenvalue_floor(hessian.term_size, ctx.size, hessian.asymmetry_norm),
+        10.0 * ctx.hessian_error,
+    )
     norm = spectrum.hessian_norm
     tau_g = (
         relative_gradient_tolerance(ctx.rtol_gradient, norm, ctx.length)
@@ -474,7 +478,9 @@ def certify(
     ``method="dense"`` for the full spectrum.  Explicit ``gradient_tolerance`` /
     ``eigenvalue_tolerance`` replace the relative thresholds rtol · ‖Hess f‖ · ℓ and
     rtol · ‖Hess f‖ + ‖grad f‖/ℓ; the round-off floors always apply
-    (``manifoldscape.core.tolerance``).  A Hessian that cannot be computed (NaN or Inf products)
+    (``manifoldscape.core.tolerance``), and an objective that reports the error of its
+    Hessian-vector products (``hessian_error(problem, x)``, as finite differences do) raises the
+    eigenvalue floor to ten times it.  A Hessian that cannot be computed (NaN or Inf products)
     gives a ``degenerate`` certificate whose note says so.
     """
     _check_options(
@@ -511,6 +517,7 @@ def certify(
         eigenvalue_tolerance=eigenvalue_tolerance,
         orbit_size=orbit.shape[1],
         symmetry_name=problem.symmetry.name,
+        hessian_error=_hessian_error(problem, x),
     )
     off = d - orbit.shape[1]
     notes: list[str] = []
@@ -595,6 +602,15 @@ def certify(
         symmetry_verified=decision.verified,
         hessian_products=int(hessian.applications),
     )
+
+
+def _hessian_error(problem: Problem, x: Any) -> float:
+    """The error of a unit Hessian-vector product an objective reports (finite differences)."""
+    report = getattr(problem.objective, "hessian_error", None)
+    if not callable(report):
+        return 0.0
+    error = float(report(problem, x)[0])
+    return error if math.isfinite(error) else math.inf
 
 
 def _krylov(

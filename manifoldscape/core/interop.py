@@ -21,12 +21,9 @@ PyTorch, TensorFlow, or plain numpy), with optional ``euclidean_gradient`` and
 The finite-difference error enters certificates: ``hessian_error(problem, x)`` estimates the error
 of the Riemannian Hessian-vector products at x (the difference between the products at steps t
 and 2t along two seeded unit tangent directions, in the metric norm, plus the round-off
-10 ε ‖∇f‖ / t), and ``certify_options(problem, x)`` turns it into the certificate's public
-``eigenvalue_tolerance`` argument when it is not negligible against the certificate's own
-default (below 10⁻⁸ ‖Hess f‖ it is left to the default, which scales as 10⁻⁶ ‖Hess f‖); the
-solvers' run loop passes these options to ``certify``.  A direct call of ``ms.certify`` on such a
-problem should pass them too: ``certify(problem, x, **problem.objective.certify_options(problem,
-x))``.
+10 ε ‖∇f‖ / t); ``certify`` reads it and raises its eigenvalue round-off floor to ten times
+it, so an eigenvalue within the finite-difference noise is never given a sign — wherever the
+certificate is computed (solvers, census, pictures, the command line).
 
 Backends other than autograd and numpy are optional: their costs come with pymanopt's decorators,
 and pymanopt refuses the decorator when the backend is not installed.
@@ -195,22 +192,6 @@ class PymanoptObjective(Objective):
         t = FINITE_DIFFERENCE_STEP * max(point_norm(x), 1.0)
         roundoff = 10.0 * _EPS * point_norm(problem.euclidean_gradient(x)) / t
         return error + roundoff, scale
-
-    def certify_options(self, problem: Problem, x: Any) -> dict[str, Any]:
-        """Options for ``certify`` at x: an ``eigenvalue_tolerance`` that covers the FD error.
-
-        Empty when the Hessian is exact or the error is below ``NEGLIGIBLE_ERROR`` ‖Hess f‖;
-        otherwise 1.5 · 10⁻⁶ ‖Hess f‖ + ‖grad f‖/max(‖x‖, 1) (the certificate's default, with
-        ‖Hess f‖ estimated by power iteration) plus 10 × the estimated error.
-        """
-        error, scale = self.hessian_error(problem, x)
-        if error == 0.0:
-            return {}
-        norm = max(scale, _power_norm(problem, x))
-        if error <= NEGLIGIBLE_ERROR * norm:
-            return {}
-        gradient = problem.gradient_norm(x) / max(point_norm(x), 1.0)
-        return {"eigenvalue_tolerance": 1.5e-6 * norm + gradient + 10.0 * error}
 
 
 def _power_norm(problem: Problem, x: Any, iterations: int = 8) -> float:

@@ -527,18 +527,12 @@ def gradient_scale(problem: Problem, x: Any) -> float:
 def certify_point(
     problem: Problem, point: Any, enabled: bool, options: Mapping[str, Any] | None
 ) -> Any:
-    """``certify(problem, point, **options)`` if ``enabled``, else None (imported lazily).
-
-    An objective with a ``certify_options(problem, point)`` method (``PymanoptObjective``: the
-    tolerance that covers finite-difference Hessians) supplies defaults; ``options`` win.
-    """
+    """``certify(problem, point, **options)`` if ``enabled``, else None (imported lazily)."""
     if not enabled:
         return None
     from manifoldscape.core.certificate import certify
 
-    defaults = getattr(problem.objective, "certify_options", None)
-    merged = {**(defaults(problem, point) if callable(defaults) else {}), **dict(options or {})}
-    return certify(problem, point, **merged)
+    return certify(problem, point, **dict(options or {}))
 
 
 def _check_callback(callback: Any) -> None:
