@@ -240,20 +240,26 @@ def _interval_classes(low: float, high: float, tol: float, floor: float) -> froz
     return frozenset(out)
 
 
-def _possible_verdicts(sets: list[frozenset[str]]) -> set[Verdict]:
-    """The verdicts some assignment of signs (one from each set) gives (module docstring)."""
-    if not sets:
+def _possible_verdicts(groups: list[tuple[frozenset[str], int]]) -> set[Verdict]:
+    """The verdicts some assignment of signs gives (module docstring).
+
+    ``groups`` pairs each set of possible signs with the number of eigenvalues that share it.
+    """
+    groups = [(c, n) for c, n in groups if n > 0]
+    if not groups:
         return {Verdict.DEGENERATE}
     out = set()
-    if all(_POSITIVE in s for s in sets):
+    if all(_POSITIVE in c for c, _ in groups):
         out.add(Verdict.LOCAL_MINIMIZER)
-    if all(_NEGATIVE in s for s in sets):
+    if all(_NEGATIVE in c for c, _ in groups):
         out.add(Verdict.LOCAL_MAXIMIZER)
-    can_negative = [i for i, s in enumerate(sets) if _NEGATIVE in s]
-    can_other = [i for i, s in enumerate(sets) if s - {_NEGATIVE}]
-    if can_negative and can_other and (len(can_negative) > 1 or can_other != can_negative):
+    # a saddle needs one eigenvalue that can be negative and another that can be something else
+    can_negative = sum(n for c, n in groups if _NEGATIVE in c)
+    can_other = sum(n for c, n in groups if c - {_NEGATIVE})
+    both = sum(n for c, n in groups if _NEGATIVE in c and c - {_NEGATIVE})
+    if can_negative and can_other and not (can_negative == can_other == both == 1):
         out.add(Verdict.STRICT_SADDLE)
-    if all(s - {_NEGATIVE} for s in sets) and any(_ZERO in s for s in sets):
+    if all(c - {_NEGATIVE} for c, _ in groups) and any(_ZERO in c for c, _ in groups):
         out.add(Verdict.DEGENERATE)
     return out
 
@@ -337,16 +343,18 @@ def _decide(spectrum: Spectrum, hessian: RiemannianHessian, ctx: _Context) -> _D
         sym_eigs = np.zeros(0)
 
     sets = [_classes(float(v), tau_e, floor_e + float(r)) for v, r in zip(eigs, radii, strict=True)]
+    if spectrum.method == "krylov" and not np.isfinite(spectrum.hidden_low) and len(sets) > 1:
+        sets[0] = sets[0] | _interval_classes(-np.inf, float(eigs[0]), tau_e, floor_e)
+    groups = [(c, 1) for c in sets]
+    between: frozenset[str] = frozenset()
     if spectrum.hidden and len(eigs):
         top = float(eigs[-1] + radii[-1])
         between = _interval_classes(spectrum.hidden_low, top, tau_e, floor_e)
-        sets = sets[:-1] + [between] * spectrum.hidden + sets[-1:]
-    if spectrum.method == "krylov" and not np.isfinite(spectrum.hidden_low) and len(sets) > 1:
-        sets[0] = sets[0] | _interval_classes(-np.inf, float(eigs[0]), tau_e, floor_e)
-    index = sum(1 for c in sets if c == {_NEGATIVE})
-    index_exact = all(c == {_NEGATIVE} or _NEGATIVE not in c for c in sets)
-    null_dimension = sum(1 for c in sets if c == {_ZERO})
-    possible = _possible_verdicts(sets)
+        groups.insert(len(groups) - 1, (between, spectrum.hidden))
+    index = sum(n for c, n in groups if c == {_NEGATIVE})
+    index_exact = all(c == {_NEGATIVE} or _NEGATIVE not in c for c, _ in groups)
+    null_dimension = sum(n for c, n in groups if c == {_ZERO})
+    possible = _possible_verdicts(groups)
 
     if norm <= floor_e:
         notes.append(
@@ -372,15 +380,14 @@ def _decide(spectrum: Spectrum, hessian: RiemannianHessian, ctx: _Context) -> _D
         verdict = possible.pop()
     else:
         resolved = [_classes(float(v), tau_e, floor_e) for v in eigs]
-        listed = sets[: len(eigs) - 1] + sets[-1:] if spectrum.hidden else sets
-        open_interval = spectrum.hidden and len(sets[len(eigs) - 1]) > 1
+        open_interval = spectrum.hidden and len(between) > 1
         if spectrum.method == "krylov" and (
-            open_interval or any(len(c) > len(r) for c, r in zip(listed, resolved, strict=True))
+            open_interval or any(len(c) > len(r) for c, r in zip(sets, resolved, strict=True))
         ):
             verdict = None  # the Krylov intervals, not round-off, leave it open: go on
         else:
             verdict = Verdict.DEGENERATE
-            undecided = sum(1 for c in sets if len(c) > 1)
+            undecided = sum(n for c, n in groups if len(c) > 1)
             names = ", ".join(sorted(v.value for v in possible))
             notes.append(
                 f"round-off prevents a decision: {undecided} eigenvalue(s) lie within the "
@@ -399,7 +406,7 @@ def _decide(spectrum: Spectrum, hessian: RiemannianHessian, ctx: _Context) -> _D
         morse=bool(
             verdict not in (None, Verdict.NOT_CRITICAL, Verdict.DEGENERATE)
             and len(eigs) > 0
-            and all(_ZERO not in c for c in sets)
+            and all(_ZERO not in c for c, _ in groups)
         ),
         critical=critical,
         tau_g=float(tau_g),

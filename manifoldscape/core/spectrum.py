@@ -114,15 +114,19 @@ class _Run:
     alphas: list[float] = field(default_factory=list)
     betas: list[float] = field(default_factory=list)
     exhausted: bool = False  # the Krylov space became invariant
+    _cached: tuple | None = None  # (steps, Ritz values, radii) of the last ``ritz()``
 
     def ritz(self, vectors: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Ritz values (ascending), their residual bounds, and (if asked) the Ritz vectors."""
         k = len(self.alphas)
+        if not vectors and self._cached is not None and self._cached[0] == k:
+            return self._cached[1], self._cached[2], None
         values, s = scipy.linalg.eigh_tridiagonal(
             np.asarray(self.alphas), np.asarray(self.betas[: k - 1])
         )
         last = self.betas[k - 1] if len(self.betas) >= k and not self.exhausted else 0.0
         radii = np.abs(last * s[k - 1, :])
+        self._cached = (k, values, radii)
         return values, radii, (self.basis[:k].T @ s if vectors else None)
 
 
@@ -158,7 +162,9 @@ def _lanczos(
             stop(run)
             break
         run.basis[k + 1] = w / beta
-        if stop(run):
+        # the decision is tested at every step early on, then every third (Ritz values are
+        # O(k²) each time); a run stops at most two products later than it could
+        if (k < 12 or k % 3 == 2) and stop(run):
             break
     return run
 
