@@ -67,7 +67,6 @@ and a class whose Hessian test is inconclusive as ``degenerate`` — shown, neve
 from __future__ import annotations
 
 import logging
-import math
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -75,7 +74,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse.linalg
 from pymanopt.manifolds import (
     Grassmann,
     Product,
@@ -86,23 +84,17 @@ from pymanopt.manifolds import (
 
 from manifoldscape.boundary.arguments import Seed, require_positive_int
 from manifoldscape.core.certificate import Certificate, Verdict, certify
-from manifoldscape.core.hessian import RiemannianHessian
 from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.core.symmetry import Identity
 from manifoldscape.geometry import point_norm, random_point, tangent_basis
+from manifoldscape.landscape.following import RunResult, displacements, follow
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Census", "CriticalClass", "census"]
 
-#: eigenvalues below this fraction of ‖Hess f‖ are floored in an eigenvector-following step
-_EIGENVALUE_FLOOR = 1e-8
-#: eigenvector following gives up after this many steps without lowering ‖grad f‖ by 10 %
-_FOLLOW_PATIENCE = 20
 #: explore phase: displacement ε along a Hessian eigenvector, relative to the problem's length
 _EXPLORE_DISPLACEMENT = 0.05
-#: explore phase: mode-following steps before a small gradient hands the point to Newton
-_EXPLORE_ESCAPE = 5
 
 
 # --------------------------------------------------------------------------- results
@@ -315,294 +307,6 @@ def _is_compact(manifold: Any) -> bool:
     return isinstance(manifold, _COMPACT)
 
 
-# --------------------------------------------------------------------------- local steps
-@dataclass
-class _Model:
-    """Gradient and Hessian spectrum at x in an orthonormal tangent basis."""
-
-    basis: Any
-    gradient: np.ndarray
-    gradient_norm: float
-    hessian_norm: float
-    tolerance_scale: float  # ‖Hess f‖ · max(‖x‖, 1) + ‖∇f‖
-    eigenvalues: np.ndarray | None = None  # dense: all, ascending
-    eigenvectors: np.ndarray | None = None
-    operator: Any = None  # matrix-free
-
-
-def _model(problem: Problem, x: Any, dense_limit: int, k_lowest: int) -> _Model:
-    basis = tangent_basis(problem.manifold, x)
-    hessian = RiemannianHessian(problem, x, basis)
-    g = basis.to_coordinates(problem.riemannian_gradient(x))
-    gnorm = float(np.linalg.norm(g))
-    length = max(point_norm(x), 1.0)
-    egrad = point_norm(problem.euclidean_gradient(x))
-    if basis.dim <= dense_limit:
-        lam, q = np.linalg.eigh(hessian.matrix())
-        hnorm = float(np.max(np.abs(lam))) if lam.size else 0.0
-        return _Model(basis, g, gnorm, hnorm, hnorm * length + egrad, lam, q)
-    operator = hessian.linear_operator()
-    d = basis.dim
-    v0 = np.random.default_rng(0).standard_normal(d)
-    largest = scipy.sparse.linalg.eigsh(
-        operator, k=1, which="LM", v0=v0, tol=1e-3, return_eigenvectors=False
-    )
-    hnorm = float(abs(largest[0]))
-    model = _Model(basis, g, gnorm, hnorm, hnorm * length + egrad, operator=operator)
-    if k_lowest:
-        lam, q = scipy.sparse.linalg.eigsh(
-            operator, k=min(k_lowest, d - 1), which="SA", v0=v0, tol=1e-6
-        )
-        model.eigenvalues, model.eigenvectors = lam, q
-    return model
-
-
-def _step(
-    model: _Model, target: int | None, floor: float, ascend: np.ndarray | None = None
-) -> np.ndarray:
-    """The eigenvector-following step toward index ``target``, or the Newton step (None).
-
-    Dense: η = −Σ σ_i g_i / max(|λ_i|, δ) q_i (module docstring), with σ_i = sign(λ_i) for
-    Newton.  Matrix-free: Newton by MINRES on H η = −g; toward index k, MINRES on the operator
-    H − 2 Q_k Λ_k Q_kᵀ (the k lowest eigenvalues reflected) with right-hand side
-    −(I − 2 Q_k Q_kᵀ) g.  ``ascend`` (positions in ``model.eigenvalues``) replaces "the k lowest"
-    by a chosen set of modes: the mode following of the explore phase.
-    """
-    g = model.gradient
-    floor = floor * max(model.hessian_norm, 1e-300)
-    if ascend is None and target is not None:
-        ascend = np.arange(target)
-    if model.operator is None:
-        lam, q = model.eigenvalues, model.eigenvectors
-        gq = q.T @ g
-        if ascend is None:
-            scaled = gq / np.where(lam >= 0, np.maximum(lam, floor), np.minimum(lam, -floor))
-        else:
-            sigma = np.ones_like(lam)
-            sigma[ascend] = -1.0
-            scaled = sigma * gq / np.maximum(np.abs(lam), floor)
-        return -(q @ scaled)
-    d = g.size
-    if ascend is None or len(ascend) == 0 or model.eigenvalues is None:
-        operator, rhs = model.operator, -g
-    else:
-        lam, q = model.eigenvalues[ascend], model.eigenvectors[:, ascend]
-
-        def matvec(c: np.ndarray) -> np.ndarray:
-            c = np.asarray(c).reshape(-1)
-            return model.operator.matvec(c) - 2.0 * (q @ (lam * (q.T @ c)))
-
-        operator = scipy.sparse.linalg.LinearOperator((d, d), matvec=matvec, dtype=float)
-        rhs = -(g - 2.0 * (q @ (q.T @ g)))
-    eta, _ = scipy.sparse.linalg.minres(operator, rhs, rtol=1e-10, maxiter=max(20, 2 * d))
-    return np.asarray(eta)
-
-
-@dataclass
-class _RunResult:
-    point: Any
-    gradient_norm: float
-    converged: bool
-
-
-def _newton(
-    problem: Problem,
-    x: Any,
-    *,
-    newton_steps: int,
-    radius: float,
-    dense_limit: int,
-    divergence: float,
-) -> tuple[Any, float, float]:
-    """Riemannian Newton steps to round-off; returns the best point, ‖grad f‖ and its scale.
-
-    Stops when ‖grad f‖ ≤ 10⁻¹⁵ (‖Hess f‖ ‖x‖ + ‖∇f‖) — the round-off of evaluating the
-    gradient — or when it has stopped decreasing.  At a degenerate critical point Newton converges
-    only linearly (for a gradient that is homogeneous of degree p along the null directions,
-    at the rate (p − 1)/p); when successive steps shrink at a steady rate ρ the Aitken-extrapolated
-    step η/(1 − ρ) is tried as well and kept if it lowers ‖grad f‖, which lands such a point at
-    round-off instead of a few digits away; while the steps keep shrinking (ρ < 0.9) the
-    iteration is not stalled even if ‖grad f‖ is not monotone.
-    """
-    manifold = problem.manifold
-    best = (x, math.inf, 0.0)
-    stalled, previous, shrinking = 0, math.nan, False
-    for _ in range(newton_steps + 1):
-        model = _model(problem, x, dense_limit, 0)
-        if not (np.isfinite(model.gradient_norm) and np.isfinite(model.tolerance_scale)):
-            break
-        progress = model.gradient_norm < 0.9 * best[1] or shrinking
-        stalled = 0 if progress else stalled + 1
-        if model.gradient_norm < best[1]:
-            best = (x, model.gradient_norm, model.tolerance_scale)
-        length = point_norm(x)
-        egrad = model.tolerance_scale - model.hessian_norm * max(length, 1.0)
-        roundoff = 1e-15 * (model.hessian_norm * length + egrad)
-        limit = 2 if model.gradient_norm <= 1e-10 * model.tolerance_scale else 4
-        if model.gradient_norm <= roundoff or stalled >= limit:
-            break
-        eta = _step(model, None, floor=1e-14)
-        norm = float(np.linalg.norm(eta))
-        if not np.isfinite(norm) or norm == 0.0:
-            break
-        if norm > radius:
-            eta *= radius / norm
-        candidate = manifold.retraction(x, model.basis.to_vector(eta))
-        rate = norm / previous
-        # steps shrinking at a steady rate: converging linearly to a degenerate point, where
-        # ‖grad f‖ need not decrease monotonically — not a stall
-        shrinking = rate < 0.9
-        if 0.2 < rate < 0.95:
-            extrapolated = manifold.retraction(x, model.basis.to_vector(eta / (1.0 - rate)))
-            if problem.gradient_norm(extrapolated) < problem.gradient_norm(candidate):
-                candidate = extrapolated
-        x, previous = candidate, norm
-        if point_norm(x) > divergence or not np.isfinite(problem.cost(x)):
-            break
-    return best
-
-
-def _follow(
-    problem: Problem,
-    x: Any,
-    *,
-    target: int | None,
-    max_steps: int,
-    newton_steps: int,
-    radius: float,
-    dense_limit: int,
-    rtol_gradient: float,
-    divergence: float,
-    modes: list[Any] | None = None,
-) -> _RunResult:
-    """Eigenvector following toward index ``target`` (None: none), then Newton to round-off.
-
-    With ``modes`` (tangent vectors at x), mode following instead: at each step the ascent
-    directions are the ``len(modes)`` Hessian eigenvectors that overlap most with the modes
-    followed so far (projected onto the current tangent space), which then become the modes
-    (Cerjan and Miller 1981; Wales, *Energy Landscapes*, §6.2).  Returns the point with the
-    smallest gradient norm met and whether it passes the certificate's gradient test.
-    """
-    manifold = problem.manifold
-    best_x, best_norm, stalled = x, math.inf, 0
-    if modes is not None:
-        target = len(modes)
-    if target is not None:
-        for step in range(max_steps):
-            model = _model(problem, x, dense_limit, target + (2 if modes else 0))
-            if not (np.isfinite(model.gradient_norm) and np.isfinite(model.tolerance_scale)):
-                break
-            stalled = 0 if model.gradient_norm < 0.9 * best_norm else stalled + 1
-            if model.gradient_norm < best_norm:
-                best_x, best_norm = x, model.gradient_norm
-            if stalled > _FOLLOW_PATIENCE:
-                x = best_x
-                break
-            # close to a critical point: Newton converges to it whatever its index (a mode
-            # followed from a small displacement first gets away from where it started)
-            if model.gradient_norm <= 1e-4 * model.tolerance_scale and (
-                modes is None or step >= _EXPLORE_ESCAPE
-            ):
-                break
-            ascend = None
-            if modes:
-                ascend = _tracked(manifold, x, model, modes)
-                modes = [model.basis.to_vector(model.eigenvectors[:, i]) for i in ascend]
-            eta = _step(model, target, floor=_EIGENVALUE_FLOOR, ascend=ascend)
-            norm = float(np.linalg.norm(eta))
-            if not np.isfinite(norm):
-                break
-            if norm > radius:
-                eta *= radius / norm
-            x = manifold.retraction(x, model.basis.to_vector(eta))
-            if point_norm(x) > divergence or not np.isfinite(problem.cost(x)):
-                break
-        else:
-            x = best_x  # the budget ran out: polish the best point met
-    point, gradient_norm, scale = _newton(
-        problem,
-        x,
-        newton_steps=newton_steps,
-        radius=radius,
-        dense_limit=dense_limit,
-        divergence=divergence,
-    )
-    return _RunResult(point, gradient_norm, gradient_norm <= rtol_gradient * scale)
-
-
-def _tracked(manifold: Any, x: Any, model: _Model, modes: list[Any]) -> np.ndarray:
-    """Positions of the eigenvectors of ``model`` spanning most of the followed ``modes``.
-
-    The modes, tangent vectors at the previous iterate, are projected onto the tangent space at
-    x and orthonormalised (U); eigenvector q_i scores ‖Uᵀ q_i‖² and the len(modes) best win.
-    """
-    columns = [model.basis.to_coordinates(manifold.projection(x, v)) for v in modes]
-    u = np.linalg.qr(np.stack(columns, axis=1))[0]
-    overlaps = np.sum((u.T @ model.eigenvectors) ** 2, axis=0)
-    chosen = np.argsort(-overlaps, kind="stable")[: len(modes)]
-    return np.sort(chosen)
-
-
-def _orbit_complement(problem: Problem, x: Any, basis: Any) -> np.ndarray:
-    """Orthonormal coordinates (d × (d − s)) of the tangent directions off the symmetry orbit."""
-    vectors = problem.symmetry.orbit_tangent_vectors(x)
-    if not vectors:
-        return np.eye(basis.dim)
-    s = np.stack([basis.to_coordinates(problem.manifold.projection(x, v)) for v in vectors], axis=1)
-    u, sigma, _ = np.linalg.svd(s, full_matrices=True)
-    rank = int(np.sum(sigma > 1e-8 * max(point_norm(x), 1.0)))
-    return u[:, rank:]
-
-
-def _displacements(
-    problem: Problem, x: Any, *, dense_limit: int, max_matrix_free_index: int, epsilon: float
-) -> list[tuple[Any, list[Any]]]:
-    """The explore-phase starts from the critical point x: (x ± ε v_j, modes to follow).
-
-    The Hessian eigenvectors v_j off the symmetry orbit (all of them up to ``dense_limit``
-    tangent dimensions; the ``max_matrix_free_index`` + 1 lowest beyond), mapped to the manifold
-    by the retraction.  With N the negative-curvature modes (index k = |N|), a mode with λ_j ≥ 0
-    is followed uphill, ascending along N ∪ {v_j} (toward index k + 1), a mode with λ_j < 0
-    downhill, ascending along N ∖ {v_j} (toward index k − 1).  Ordered by |λ_j|, softest first,
-    both signs of each mode next to each other.
-    """
-    manifold = problem.manifold
-    basis = tangent_basis(manifold, x)
-    hessian = RiemannianHessian(problem, x, basis)
-    complement = _orbit_complement(problem, x, basis)
-    if complement.shape[1] == 0:
-        return []
-    if basis.dim <= dense_limit:
-        h = hessian.matrix()
-        lam, w = np.linalg.eigh(complement.T @ h @ complement)
-        q = complement @ w
-    else:
-        operator = hessian.linear_operator()
-        k = min(max_matrix_free_index + 1 + (basis.dim - complement.shape[1]), basis.dim - 1)
-        v0 = np.random.default_rng(0).standard_normal(basis.dim)
-        lam, q = scipy.sparse.linalg.eigsh(operator, k=k, which="SA", v0=v0, tol=1e-8)
-        off = np.sum((complement.T @ q) ** 2, axis=0) > 0.5
-        lam, q = lam[off], q[:, off]
-    scale = float(np.max(np.abs(lam))) if lam.size else 0.0
-    tol = 1e-6 * scale + problem.gradient_norm(x) / max(point_norm(x), 1.0)
-    vectors = [basis.to_vector(q[:, j]) for j in range(lam.size)]
-    negative = [j for j in range(lam.size) if lam[j] < -tol]
-    starts = []
-    for j in np.argsort(np.abs(lam), kind="stable"):
-        ascend = [i for i in negative if i != j] if lam[j] < -tol else [*negative, j]
-        modes = [vectors[i] for i in ascend]
-        for sign in (1.0, -1.0):
-            start = manifold.retraction(x, _scaled(vectors[j], sign * epsilon))
-            starts.append((start, modes))
-    return starts
-
-
-def _scaled(vector: Any, factor: float) -> Any:
-    if isinstance(vector, (list, tuple)):
-        return [_scaled(v, factor) for v in vector]
-    return factor * vector
-
-
 def _plateaus(gradient_norms: np.ndarray, limit: int = 3) -> list[int]:
     """Interior iterates where the gradient norm has a strict local minimum (the smallest few)."""
     g = np.asarray(gradient_norms, dtype=float)
@@ -774,7 +478,7 @@ def census(
     classes: list[_Class] = []
     runs = unconverged = 0
 
-    def record(run: _RunResult, search: str) -> None:
+    def record(run: RunResult, search: str) -> None:
         nonlocal runs, unconverged
         runs += 1
         if not run.converged:
@@ -797,7 +501,7 @@ def census(
             x0 = first if i == 0 else random_point(problem.manifold, rng)
             label, (kind, what) = searches[i % len(searches)]
             if kind == "follow":
-                record(_follow(problem, x0, target=what, radius=radius, **follow_options), label)
+                record(follow(problem, x0, target=what, radius=radius, **follow_options), label)
             else:
                 solved = configured[what].run(
                     negated if kind == "max" else problem,
@@ -806,11 +510,11 @@ def census(
                     certify=False,
                 )
                 polish = {"target": None, "radius": radius, **follow_options}
-                record(_follow(problem, solved.point, **polish), label)
+                record(follow(problem, solved.point, **polish), label)
                 iterates = solved.history.iterates
                 if trajectory_starts and iterates:
                     for j in _plateaus(solved.history.gradient_norm):
-                        record(_follow(problem, iterates[j], **polish), "trajectory")
+                        record(follow(problem, iterates[j], **polish), "trajectory")
             if bar is not None:
                 bar.update(1)
             if callback is not None:
@@ -832,7 +536,7 @@ def census(
             break  # every class explored and no new one appeared
         source = min(pending, key=lambda c: problem.cost(c.point))  # lowest cost first
         visited.add(id(source))
-        for x0, modes in _displacements(
+        for x0, modes in displacements(
             problem,
             source.point,
             dense_limit=dense_limit,
@@ -842,7 +546,7 @@ def census(
             if explored >= budget:
                 break
             explored += 1
-            run = _follow(problem, x0, target=None, modes=modes, radius=radius, **follow_options)
+            run = follow(problem, x0, target=None, modes=modes, radius=radius, **follow_options)
             record(run, "explore")
     if explored:
         logger.info("census of %s: %d explore runs", problem.name, explored)
