@@ -365,7 +365,7 @@ class _Builder:
                     cost=float(c.cost),
                     index=int(c.index),
                     verdict=c.verdict,
-                    orbit_size=getattr(c, "orbit_size", None),
+                    orbit_size=orbit_size(problem.symmetry, c.point),
                     count=int(c.count),
                     found_by="census",
                     point=c.point,
