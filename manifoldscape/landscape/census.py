@@ -62,6 +62,15 @@ when dist_G(x, y) ≤ tolerance · max(‖x‖, ‖y‖, ℓ) (``problem.symmetr
 when the group is trivial; ℓ is ‖x♮‖, or the norm of the first start without a truth).  Each
 class is certified once (``certify``), which reports the orbit's zero eigenvalues as symmetry
 and a class whose Hessian test is inconclusive as ``degenerate`` — shown, never hidden.
+
+Counting honestly (``manifoldscape.landscape.orbits``): each class reports its orbit size, the
+number of critical points it stands for under a finite group (so "242 critical points in 5
+classes" for −Σq⁴ on S⁴ is read off the census), and the census reports how saturated its random
+starts look (classes found once, the Good–Turing and Chao estimates, late discoveries) and
+whether the explore phase stopped on its budget with classes left to explore.  With
+``connect=True`` the census also computes the cascade graph of its classes
+(``manifoldscape.landscape.graph``), from which barriers, the disconnectivity graph and basin
+sizes follow (``Census.graph``, ``barriers()``, ``disconnectivity()``, ``basins()``).
 """
 
 from __future__ import annotations
@@ -70,7 +79,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -83,11 +92,13 @@ from pymanopt.manifolds import (
 )
 
 from manifoldscape.boundary.arguments import Seed, require_positive_int
-from manifoldscape.core.certificate import Certificate, Verdict, certify
+from manifoldscape.core.certificate import Verdict, certify
 from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.core.symmetry import Identity
 from manifoldscape.geometry import point_norm, random_point, tangent_basis
+from manifoldscape.landscape.classes import Census, CriticalClass
 from manifoldscape.landscape.following import RunResult, displacements, follow
+from manifoldscape.landscape.orbits import completeness, orbit_size
 
 logger = logging.getLogger(__name__)
 
@@ -95,168 +106,6 @@ __all__ = ["Census", "CriticalClass", "census"]
 
 #: explore phase: displacement ε along a Hessian eigenvector, relative to the problem's length
 _EXPLORE_DISPLACEMENT = 0.05
-
-
-# --------------------------------------------------------------------------- results
-@dataclass(frozen=True, eq=False)
-class CriticalClass:
-    """One class of critical points modulo the symmetry group, with its certificate.
-
-    ``point`` is the member with the smallest gradient norm; ``count`` how many runs ended in
-    the class, ``found_by`` the same split by search; ``copies`` how many distinct points (plain
-    distance) were seen in it — for a finite group such as {±1}, how many of the |G| symmetric
-    copies were found.  ``index`` is the Morse index off the orbit (a lower bound when
-    ``certificate.index_exact`` is False).
-    """
-
-    point: Any
-    cost: float
-    index: int
-    verdict: Verdict
-    count: int
-    distance_to_truth: float | None
-    symmetry_dimension: int
-    gradient_norm: float
-    certificate: Certificate
-    copies: int = 1
-    found_by: Mapping[str, int] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for JSON (the point left out)."""
-        c = self.certificate
-        return {
-            "cost": float(self.cost),
-            "index": int(self.index),
-            "index_exact": bool(c.index_exact),
-            "verdict": self.verdict.value,
-            "count": int(self.count),
-            "copies": int(self.copies),
-            "distance_to_truth": None
-            if self.distance_to_truth is None
-            else float(self.distance_to_truth),
-            "symmetry_dimension": int(self.symmetry_dimension),
-            "null_dimension": int(c.null_dimension),
-            "gradient_norm": float(self.gradient_norm),
-            "min_eigenvalue": float(c.min_eigenvalue),
-            "max_eigenvalue": float(c.max_eigenvalue),
-            "found_by": {k: int(v) for k, v in self.found_by.items()},
-        }
-
-
-@dataclass(frozen=True, eq=False)
-class Census:
-    """The critical points a census found, one ``CriticalClass`` per class modulo symmetry.
-
-    ``classes`` are sorted by (index, cost).  ``starts`` random starts fed ``runs`` searches
-    (a descent trajectory adds runs, and ``explore_runs`` of them are the explore phase's
-    displaced runs), ``unconverged`` of which ended at no critical point.
-    """
-
-    problem: str
-    classes: tuple[CriticalClass, ...]
-    starts: int
-    runs: int
-    unconverged: int
-    time_s: float
-    seed: int | None
-    searches: tuple[str, ...]
-    tolerance: float
-    parameters: Mapping[str, Any] = field(default_factory=dict)
-    explore_runs: int = 0
-
-    @property
-    def minimizers(self) -> tuple[CriticalClass, ...]:
-        """The classes certified as local minimizers."""
-        return tuple(c for c in self.classes if c.verdict is Verdict.LOCAL_MINIMIZER)
-
-    @property
-    def degenerate(self) -> tuple[CriticalClass, ...]:
-        """The classes the second-order test could not classify."""
-        return tuple(c for c in self.classes if c.verdict is Verdict.DEGENERATE)
-
-    def table(self) -> str:
-        """The classes as a text table: cost, index, verdict, distance to truth, symmetry, found."""
-        header = ("#", "cost", "index", "verdict", "dist. to truth", "sym. dim", "found")
-        rows = [header]
-        for k, c in enumerate(self.classes, 1):
-            index = f"{c.index}" if c.certificate.index_exact else f"≥{c.index}"
-            distance = "—" if c.distance_to_truth is None else f"{c.distance_to_truth:.2e}"
-            rows.append(
-                (
-                    str(k),
-                    f"{c.cost:.10g}",
-                    index,
-                    c.verdict.value,
-                    distance,
-                    str(c.symmetry_dimension),
-                    str(c.count),
-                )
-            )
-        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        right = {0, 1, 2, 4, 5, 6}
-        lines = []
-        for n, row in enumerate(rows):
-            cells = [
-                cell.rjust(w) if i in right else cell.ljust(w)
-                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-            ]
-            lines.append("  ".join(cells).rstrip())
-            if n == 0:
-                lines.append("  ".join("-" * w for w in widths))
-        lines.append(
-            f"{len(self.classes)} class(es) of critical points modulo symmetry from "
-            f"{self.starts} starts ({self.runs} runs of which {self.explore_runs} explore, "
-            f"{self.unconverged} not converged) "
-            f"in {self.time_s:.2f} s"
-        )
-        degenerate = self.degenerate
-        if degenerate:
-            numbers = ", ".join(
-                f"#{k} ({c.certificate.null_dimension} zero eigenvalue(s) off the orbit)"
-                for k, c in enumerate(self.classes, 1)
-                if c.verdict is Verdict.DEGENERATE
-            )
-            lines.append(f"degenerate (second-order test inconclusive): {numbers}")
-        return "\n".join(lines)
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain dict for JSON with the list ``critical_points`` (cost, index, verdict, count …)."""
-        return {
-            "problem": self.problem,
-            "parameters": _jsonable(dict(self.parameters)),
-            "seed": self.seed,
-            "starts": int(self.starts),
-            "runs": int(self.runs),
-            "unconverged": int(self.unconverged),
-            "explore_runs": int(self.explore_runs),
-            "time_s": float(self.time_s),
-            "searches": list(self.searches),
-            "tolerance": float(self.tolerance),
-            "critical_points": [c.to_dict() for c in self.classes],
-        }
-
-    def plot(self, ax: Any = None) -> Any:
-        """The Morse diagram, cost against index (seed 003 Fig. 6, right); returns the figure."""
-        from manifoldscape.landscape.plots import morse_diagram
-
-        return morse_diagram(self, ax=ax)
-
-    def __str__(self) -> str:
-        return self.table()
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist() if value.size <= 100 else f"array of shape {value.shape}"
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return repr(value)
 
 
 # --------------------------------------------------------------------------- −f
@@ -396,6 +245,8 @@ def census(
     explore_runs: int | None = None,
     progress: bool = False,
     callback: Callable[[int, int], Any] | None = None,
+    connect: bool = False,
+    connect_options: Mapping[str, Any] | None = None,
 ) -> Census:
     """Find the critical points of every index of ``problem`` and certify them (module docstring).
 
@@ -413,7 +264,8 @@ def census(
     tangent dimension d, or ``max_matrix_free_index`` + 1 beyond ``dense_limit``; 0 turns the
     phase off like ``explore=False``).  The random-start phase is the same with or without it.
     ``progress`` shows a bar on standard error; ``callback(done, starts)`` is called after each
-    start.
+    start.  ``connect`` computes the cascade graph of the classes as well (``Census.graph``;
+    ``landscape.graph.cascade_graph`` with ``connect_options``).
     """
     wall = time.perf_counter()
     if not isinstance(problem, Problem):
@@ -444,6 +296,10 @@ def census(
         raise TypeError(f"solver_options must be a mapping, got {type(solver_options).__name__}")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable as callback(done, starts), got {callback!r}")
+    if not isinstance(connect, (bool, np.bool_)):
+        raise TypeError(f"connect must be True or False, got {connect!r}")
+    if connect_options is not None and not isinstance(connect_options, Mapping):
+        raise TypeError(f"connect_options must be a mapping, got {type(connect_options).__name__}")
     options = dict(solver_options or {})
     from manifoldscape.core.workflows import make_solver
 
@@ -476,6 +332,7 @@ def census(
     radius = 0.25 * max(point_norm(first), length)
 
     classes: list[_Class] = []
+    first_run: dict[int, int] = {}  # when each class was found first, for the completeness
     runs = unconverged = 0
 
     def record(run: RunResult, search: str) -> None:
@@ -489,6 +346,7 @@ def census(
                 cls.add(run.point, run.gradient_norm, search)
                 return
         classes.append(_Class(run.point, run.gradient_norm, search))
+        first_run[id(classes[-1])] = runs - 1
 
     bar = None
     if progress:
@@ -523,6 +381,7 @@ def census(
         if bar is not None:
             bar.close()
 
+    random_runs = runs
     budget = 0
     if explore:
         modes = dim if dim <= dense_limit else min(dim, max_matrix_free_index + 1)
@@ -530,6 +389,7 @@ def census(
     explored = 0
     epsilon = _EXPLORE_DISPLACEMENT * max(length, point_norm(first))
     visited: set[int] = set()
+    cut = False  # a class whose displaced runs the budget cut short
     while explored < budget:
         pending = [c for c in classes if id(c) not in visited]
         if not pending:
@@ -544,12 +404,24 @@ def census(
             epsilon=epsilon,
         ):
             if explored >= budget:
+                cut = True
                 break
             explored += 1
             run = follow(problem, x0, target=None, modes=modes, radius=radius, **follow_options)
             record(run, "explore")
     if explored:
         logger.info("census of %s: %d explore runs", problem.name, explored)
+    unexplored = sum(1 for c in classes if id(c) not in visited) + int(cut)
+    exhausted = budget > 0 and explored >= budget and unexplored > 0
+    if exhausted:
+        logger.info(
+            "census of %s: the exploration budget (%d runs) ran out with %d class(es) not fully "
+            "explored; raise explore_runs for a complete census",
+            problem.name,
+            budget,
+            unexplored,
+        )
+    sampled, firsts = [], []
 
     found: list[CriticalClass] = []
     for cls in classes:
@@ -559,6 +431,8 @@ def census(
             unconverged += count
             continue
         distance = None if problem.truth is None else float(problem.distance_to_truth(cls.point))
+        sampled.append(sum(v for k, v in cls.found_by.items() if k != "explore"))
+        firsts.append(first_run[id(cls)])
         found.append(
             CriticalClass(
                 point=cls.point,
@@ -572,6 +446,7 @@ def census(
                 certificate=certificate,
                 copies=_copies(cls.members, tolerance, length),
                 found_by=dict(cls.found_by),
+                orbit_size=orbit_size(problem.symmetry, cls.point),
             )
         )
     found.sort(key=lambda c: (c.index, c.cost))
@@ -587,7 +462,18 @@ def census(
         searches=tuple(label for label, _ in searches),
         tolerance=tolerance,
         parameters=dict(problem.parameters),
+        length=length,
+        completeness=completeness(
+            sampled, firsts, random_runs, explore_exhausted=exhausted, unexplored=unexplored
+        ),
+        instance=problem,
     )
+    if connect:
+        from manifoldscape.landscape.graph import cascade_graph
+
+        result = replace(
+            result, cascade=cascade_graph(problem, result, **dict(connect_options or {}))
+        )
     logger.info(
         "census of %s: %d classes from %d starts (%d runs, %d not converged)",
         problem.name,

@@ -56,7 +56,7 @@ from manifoldscape.landscape.orbits import orbit_size
 
 if TYPE_CHECKING:
     from manifoldscape.landscape.barriers import Barrier
-    from manifoldscape.landscape.census import Census
+    from manifoldscape.landscape.classes import Census
 
 logger = logging.getLogger(__name__)
 
@@ -661,7 +661,7 @@ def cascade_graph(
     ``dispersion`` measured on one line per edge between saddles.  Classes the flow reaches that
     the census missed are certified and explored in turn (at most ``max_new_classes``).
     """
-    from manifoldscape.landscape.census import Census
+    from manifoldscape.landscape.classes import Census
 
     wall = time.perf_counter()
     if not isinstance(problem, Problem):

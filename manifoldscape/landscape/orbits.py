@@ -148,8 +148,8 @@ class Completeness:
         text = "completeness: " + "; ".join(parts)
         if self.explore_exhausted:
             text += (
-                f"\nexploration budget exhausted with {self.unexplored} class(es) not explored: "
-                "the census may be incomplete (raise explore_runs)"
+                f"\nexploration budget exhausted with {self.unexplored} class(es) not fully "
+                "explored: the census may be incomplete (raise explore_runs)"
             )
         return text
 
