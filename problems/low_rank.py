@@ -365,7 +365,7 @@ def symmetric_factorization_critical_points(
                 verdict = Verdict.LOCAL_MINIMIZER
             elif index == eigs.size:
                 verdict = Verdict.LOCAL_MAXIMIZER
-            elif index > 0 and np.any(eigs > tol):
+            elif index > 0:  # negative curvature: a strict saddle, zero eigenvalues or not
                 verdict = Verdict.STRICT_SADDLE
             else:
                 verdict = Verdict.DEGENERATE

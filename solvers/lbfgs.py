@@ -147,7 +147,8 @@ class RiemannianLBFGS(IterativeSolver):
             h_g = problem.riemannian_hessian(x, gradient)
             curvature = inner(x, gradient, h_g)
             h_norm = math.sqrt(max(inner(x, h_g, h_g), 0.0))
-            if curvature > 0:
+            # curvature at round-off level (a zero of ⟨g, Hess f[g]⟩) would give a huge γ₀
+            if curvature > 1e-8 * g_norm * h_norm:
                 gamma = g_norm**2 / curvature
             elif h_norm > 0:
                 gamma = g_norm / h_norm

@@ -134,7 +134,7 @@ class PerturbedGradientDescent(IterativeSolver):
     * ``step_size`` η: None → 1/(2 L̂), L̂ ≈ ‖Hess f(x₀)‖ by 20 power iterations, as
       ``GradientDescent`` (L̂ is estimated in every run: the defaults below use it);
     * ``gradient_threshold`` g_thres: perturb when ‖grad f‖ ≤ max(g_thres, gradient tolerance);
-      None → 10⁻³ · max(|f(x₀)|, ‖∇f(x₀)‖), the scale of the loop's gradient tolerance;
+      None → 10⁻³ · ‖Hess f(x₀)‖ · max(‖x₀‖, 1), the scale of the loop's gradient tolerance;
     * ``perturbation_radius`` r: None → g_thres / L̂ (Jin et al.: r ∝ ε/ℓ, so the perturbation
       changes the gradient by at most about g_thres);
     * ``cost_decrease`` f_thres: None → g_thres · r / 2, the most a perturbation of radius r can

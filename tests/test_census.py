@@ -158,9 +158,12 @@ def test_symmetric_factorization_rank2_appendix_a_classes():
             assert curvature == pytest.approx(-values[i], abs=1e-6)
     # only the top eigenvectors give minimizers (slogan I)
     assert len(result.minimizers) == 1
-    # U = 0 has no positive curvature: reported as degenerate, not hidden
-    assert [c.index for c in result.degenerate] == [4]
-    assert "degenerate" in result.table()
+    # U = 0 has negative and zero eigenvalues and no positive one: a strict saddle (seed 003 §1)
+    # that is not Morse — its zero eigenvalues are counted, not hidden
+    assert not result.degenerate
+    top = result.classes[-1]
+    assert (top.index, top.verdict) == (4, ms.Verdict.STRICT_SADDLE)
+    assert top.certificate.null_dimension > 0 and not top.certificate.morse_nondegenerate
 
 
 def test_phase_retrieval_one_unknown_circle_and_maximizer_at_zero():

@@ -103,10 +103,12 @@ def test_perturbed_gd_escapes_symmetric_factorization_saddles():
         for c in symmetric_factorization_critical_points(problem, rotate=4)
         if c.expected_verdict is Verdict.STRICT_SADDLE
     ]
-    assert len(saddles) == 2  # Y of rank 2: one eigenvector kept, the other one dropped
+    # Y of rank 2: one eigenvector kept and the other dropped (two saddles), and U = 0 with
+    # Hessian −Y ⊗ I — negative and zero eigenvalues, a strict saddle that is not Morse
+    assert len(saddles) == 3
     origin = symmetric_factorization_critical_points(problem)[0]
-    assert origin.selected == () and not np.any(origin.point)  # U = 0, Hessian −Y ⊗ I
-    saddles.append(origin)
+    assert origin.selected == () and not np.any(origin.point)
+    assert any(not np.any(c.point) for c in saddles)
     minimum = 0.25 * float(np.sum(np.linalg.eigvalsh(problem.objective.y)[:-2] ** 2))
     for k, critical in enumerate(saddles):
         x0 = critical.point

@@ -298,6 +298,13 @@ def test_gradient_descent_too_long_a_step_does_not_converge(small_rayleigh):
 
 
 # --------------------------------------------------------------------------- stopping criteria
+class _FixedScale:
+    """A GradientScale stand-in whose relative threshold is rtol · 10."""
+
+    def threshold(self, state, rtol):
+        return rtol * 10.0
+
+
 def _info(iteration=1, gradient_norm=1.0, step=1.0, elapsed=0.0, cost_change=1.0, cost_evals=1):
     from manifoldscape.core.loop import SolverState
 
@@ -310,7 +317,7 @@ def _info(iteration=1, gradient_norm=1.0, step=1.0, elapsed=0.0, cost_change=1.0
         step_size=step,
     )
     return IterationInfo(
-        iteration, state, elapsed, EvaluationCounts(cost_evals, 0, 0), 10.0, cost_change
+        iteration, state, elapsed, EvaluationCounts(cost_evals, 0, 0), _FixedScale(), cost_change
     )
 
 

@@ -13,8 +13,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse.linalg
 
+from manifoldscape.core.tolerance import safe_norm
 from manifoldscape.geometry import TangentBasis, stack_batch, tangent_basis
 
 if TYPE_CHECKING:
@@ -29,6 +31,18 @@ class RiemannianHessian:
         self.point = point
         self._basis = basis
         self.applications = 0
+        #: the largest ‖∇²f[u]‖ + ‖W_u‖ + ‖Hess f[u]‖ over the unit vectors u applied so far: the
+        #: scale of the round-off of the results (``manifoldscape.core.tolerance``)
+        self.term_size = 0.0
+        #: ‖H − Hᵀ‖₂ / 2 of the last matrix formed (0 before)
+        self.asymmetry_norm = 0.0
+
+    def _record(self, terms: list[float], norms: Any) -> None:
+        for size, norm in zip(terms, np.broadcast_to(norms, (len(terms),)), strict=True):
+            if norm > 0 and np.isfinite(norm):
+                self.term_size = max(self.term_size, size / norm)
+            elif not np.isfinite(size):
+                self.term_size = float("inf")
 
     @cached_property
     def basis(self) -> TangentBasis:
@@ -47,7 +61,10 @@ class RiemannianHessian:
     def apply(self, tangent_vector: Any) -> Any:
         """Hess f(x)[u]."""
         self.applications += 1
-        return self.problem.riemannian_hessian(self.point, tangent_vector)
+        terms: list[float] = []
+        image = self.problem.riemannian_hessian(self.point, tangent_vector, terms)
+        self._record(terms, safe_norm(tangent_vector))
+        return image
 
     def apply_coordinates(self, coordinates: np.ndarray) -> np.ndarray:
         """H c: the Hessian acting on tangent coordinates."""
@@ -57,7 +74,8 @@ class RiemannianHessian:
     def matrix(self, block: int = 256) -> np.ndarray:
         """The d × d matrix H_ij = ⟨b_i, Hess f(x)[b_j]⟩, symmetrized (small d only).
 
-        ``asymmetry`` afterwards holds ‖H − Hᵀ‖_max / ‖H‖_max before symmetrization.
+        ``asymmetry`` afterwards holds ‖H − Hᵀ‖_max / ‖H‖_max before symmetrization and
+        ``asymmetry_norm`` the spectral norm of its skew part (NaN if an entry is not finite).
         """
         d = self.dim
         h = np.empty((d, d))
@@ -65,11 +83,19 @@ class RiemannianHessian:
         for start in range(0, d, block):
             stop = min(start + block, d)
             vectors = self.basis.to_vectors(eye[start:stop])
-            images = self.problem.riemannian_hessian_batch(self.point, vectors, stop - start)
+            terms: list[float] = []
+            images = self.problem.riemannian_hessian_batch(self.point, vectors, stop - start, terms)
             self.applications += stop - start
+            self._record(terms, 1.0)
             h[:, start:stop] = self.basis.to_coordinates_batch(stack_batch(images)).T
-        scale = max(float(np.max(np.abs(h))) if d else 0.0, 1e-300)
-        self.asymmetry = float(np.max(np.abs(h - h.T))) / scale if d else 0.0
+        if d and np.all(np.isfinite(h)):
+            scale = float(np.max(np.abs(h)))
+            skew = 0.5 * (h - h.T)
+            self.asymmetry = float(np.max(np.abs(h - h.T))) / scale if scale > 0 else 0.0
+            self.asymmetry_norm = _spectral_norm_estimate(skew) if np.any(skew) else 0.0
+        else:
+            self.asymmetry = 0.0 if not d else float("nan")
+            self.asymmetry_norm = 0.0 if not d else float("nan")
         return 0.5 * (h + h.T)
 
     def linear_operator(self) -> scipy.sparse.linalg.LinearOperator:
@@ -77,3 +103,57 @@ class RiemannianHessian:
         return scipy.sparse.linalg.LinearOperator(
             (self.dim, self.dim), matvec=self.apply_coordinates, dtype=float
         )
+
+
+def _spectral_norm_estimate(matrix: np.ndarray, iterations: int = 12) -> float:
+    """‖M‖₂ by power iteration on MᵀM from a fixed start (a lower bound, O(d²) per step)."""
+    v = np.random.default_rng(0).standard_normal(matrix.shape[1])
+    v /= np.linalg.norm(v)
+    estimate = 0.0
+    for _ in range(iterations):
+        w = matrix @ v
+        estimate = safe_norm(w)
+        if estimate == 0.0 or not np.isfinite(estimate):
+            break
+        v = matrix.T @ (w / estimate)
+        size = safe_norm(v)
+        if size == 0.0 or not np.isfinite(size):
+            break
+        v /= size
+    return estimate
+
+
+def hessian_norm_estimate(problem: Any, point: Any, steps: int = 4, seed: int = 0) -> float:
+    """Max |Ritz value| of ``steps`` Lanczos steps on Hess f(x): a lower bound on ‖Hess f(x)‖.
+
+    Runs on tangent vectors in the manifold's metric (no tangent basis is formed), from a
+    random tangent vector drawn from ``seed``; ``problem`` may be an ``EvaluationCounter``, so the
+    products are counted.  The extreme Ritz values of a few steps are within a small factor of
+    the extreme eigenvalues for the spread spectra met in practice (Kuczyński and Woźniakowski,
+    SIAM J. Matrix Anal. Appl. 13, 1992, bound the expected ratio for random starts).
+    """
+    from manifoldscape.geometry import random_tangent_vector
+
+    manifold = problem.manifold
+    v = random_tangent_vector(manifold, point, np.random.default_rng(seed))
+    size = float(manifold.norm(point, v))
+    if not (size > 0 and np.isfinite(size)):
+        return 0.0
+    v = v / size
+    previous, beta = None, 0.0
+    alphas: list[float] = []
+    betas: list[float] = []
+    for _ in range(steps):
+        w = problem.riemannian_hessian(point, v)
+        alpha = float(manifold.inner_product(point, w, v))
+        if not np.isfinite(alpha):
+            return float("nan")
+        w = w - alpha * v if previous is None else w - alpha * v - beta * previous
+        alphas.append(alpha)
+        beta = float(manifold.norm(point, w))
+        if not (beta > 1e-12 * max(abs(a) for a in alphas)) or len(alphas) == steps:
+            break
+        betas.append(beta)
+        previous, v = v, w / beta
+    ritz = scipy.linalg.eigvalsh_tridiagonal(np.array(alphas), np.array(betas[: len(alphas) - 1]))
+    return float(np.max(np.abs(ritz)))

@@ -21,17 +21,22 @@ Everything else is written once, in ``IterativeSolver.run``:
    the last iterate whose cost was finite;
 6. the second-order certificate of the final point (``manifoldscape.core.certificate.certify``).
 
-Default stopping rule (scale-aware, never a bare 1e-8): stop when
+Default stopping rule: the certificate's gradient test, measured at the current iterate
+(``manifoldscape.core.tolerance``).  Stop when
 
-    ‖grad f(x_k)‖ ≤ gradient_tolerance,
-    gradient_tolerance = rtol_gradient · max(|f(x₀)|, ‖∇f(x₀)‖)      (rtol_gradient = 1e-8)
+    ‖grad f(x_k)‖ ≤ max(rtol_gradient · ‖Hess f(x_k)‖ · ℓ_k,  ρ_grad(x_k)),    rtol_gradient = 1e-8,
 
-unless an absolute ``gradient_tolerance`` is given, or after ``max_iterations`` iterations, or
-``max_time`` seconds.  ∇f is the Euclidean gradient: its norm is both the size of the cost's
-slope and the round-off floor of the Riemannian gradient P_x ∇f, so the tolerance multiplies with
-the cost (f ↦ c f scales it by c) and stays reachable in floating point.  It sits well below
-the certificate's gradient tolerance (``certify``: 1e-6 · (‖Hess f‖ max(‖x‖, 1) + ‖∇f‖)), so a
-converged run is critical for the certificate.
+with ℓ_k = max(‖x_k‖, 1) and ρ_grad the round-off floor of the computed Riemannian gradient
+(γ ε (‖∇f(x_k)‖ + ‖grad f(x_k)‖)), unless an absolute ``gradient_tolerance`` is given, or after
+``max_iterations`` iterations, or ``max_time`` seconds.  ‖Hess f(x_k)‖ is estimated by a few
+Lanczos steps (``hessian.hessian_norm_estimate``, a lower bound: the rule errs on the strict
+side), at the start and again whenever the gradient comes within reach of the threshold, so the
+test is that of the point where the run stops, not of the start.  Both parts are unchanged by a
+shift of the cost (f + c, or f + c‖x‖² on the sphere, whose huge normal gradient only enters the
+floor) and multiply with a scaling of it.  The certificate's relative tolerance is 100 times
+larger (rtol 1e-6 on the same scale, with the same floor), so a run that stops on this rule —
+``Result.converged`` — gets a certificate other than ``not_critical`` with the default
+tolerances: critical, or ``degenerate`` when round-off cannot tell.
 """
 
 from __future__ import annotations
@@ -49,9 +54,11 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from manifoldscape.boundary.arguments import Seed, as_generator, require_options
+from manifoldscape.core.hessian import hessian_norm_estimate
 from manifoldscape.core.problem import EvaluationCounter, Problem
 from manifoldscape.core.result import EvaluationCounts, History, Result, StopReason
-from manifoldscape.geometry import point_norm, random_point
+from manifoldscape.core.tolerance import ambient_size, gradient_floor, length_scale, safe_norm
+from manifoldscape.geometry import random_point, same_point
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +67,7 @@ __all__ = [
     "AnyOf",
     "CostChangeBelow",
     "GradientNormBelow",
+    "GradientScale",
     "IterationInfo",
     "IterativeSolver",
     "MaxCostEvaluations",
@@ -107,16 +115,16 @@ class SolverState:
 class IterationInfo:
     """What stopping criteria and callbacks see after each iterate.
 
-    ``cost_change`` is |f(x_k) − f(x_{k−1})| (inf at the start); ``gradient_scale`` is
-    max(|f(x₀)|, ‖∇f(x₀)‖), the scale of relative gradient tolerances; ``elapsed_s`` counts wall
-    time since the start of the run.
+    ``cost_change`` is |f(x_k) − f(x_{k−1})| (inf at the start); ``scale`` gives the relative
+    gradient threshold at the current iterate (``GradientScale``); ``elapsed_s`` counts wall time
+    since the start of the run.
     """
 
     iteration: int
     state: SolverState
     elapsed_s: float
     counts: EvaluationCounts
-    gradient_scale: float
+    scale: GradientScale
     cost_change: float = math.inf
 
     @property
@@ -138,6 +146,52 @@ class IterationInfo:
     def step_size(self) -> float:
         """Norm of the step that led to x_k."""
         return self.state.step_size
+
+
+class GradientScale:
+    """The default gradient threshold of a run, at its current iterate (module docstring).
+
+    ``threshold(state, rtol)`` = max(rtol · Ĥ(x) · ℓ, ρ_grad(x)) with Ĥ(x) a Lanczos estimate of
+    ‖Hess f(x)‖, re-estimated lazily: at the first call and whenever the gradient norm comes
+    within 8× of the threshold of the last estimate.  ``problem`` is what the solver evaluates;
+    the estimates go to the problem behind an ``EvaluationCounter``, so a run's counts are the
+    solver's own evaluations (an estimate costs four Hessian-vector products).
+    """
+
+    def __init__(self, problem: Any):
+        self.problem = problem
+        self.hessian_norm: float | None = None
+        self._estimated_at: Any = None
+
+    def _raw(self) -> Any:
+        return getattr(self.problem, "problem", self.problem)
+
+    def floor(self, point: Any, gradient_norm: float) -> float:
+        """ρ_grad at ``point`` (the Euclidean gradient there is cached: no new evaluation)."""
+        egrad = safe_norm(self._raw().euclidean_gradient(point))
+        return gradient_floor(egrad, gradient_norm, ambient_size(point))
+
+    def estimate(self, point: Any) -> float:
+        """Ĥ(x), cached for the last point estimated."""
+        if self._estimated_at is None or not same_point(self._estimated_at, point):
+            self.hessian_norm = hessian_norm_estimate(self._raw(), point)
+            self._estimated_at = point
+        return float(self.hessian_norm or 0.0)
+
+    def scale(self, point: Any) -> float:
+        """Ĥ(x) · ℓ: the size a gradient has after a unit relative move of x."""
+        return self.estimate(point) * length_scale(point)
+
+    def threshold(self, state: SolverState, rtol: float) -> float:
+        """max(rtol · Ĥ(x) · ℓ, ρ_grad(x)) at the state's point."""
+        x, g = state.point, state.gradient_norm
+        floor = self.floor(x, g)
+        if g <= floor:
+            return floor
+        length = length_scale(x)
+        if self.hessian_norm is not None and g > 8.0 * rtol * self.hessian_norm * length:
+            return max(rtol * self.hessian_norm * length, floor)
+        return max(rtol * self.estimate(x) * length, floor)
 
 
 class Stop(NamedTuple):
@@ -233,8 +287,8 @@ class StoppingCriterion(abc.ABC):
 class GradientNormBelow(StoppingCriterion):
     """Stop when ‖grad f(x_k)‖ ≤ tolerance (convergence to first order).
 
-    With ``tolerance=None`` the tolerance is ``rtol · max(|f(x₀)|, ‖∇f(x₀)‖)`` (see the module
-    docstring); a number is an absolute tolerance.
+    With ``tolerance=None`` the threshold is the certificate's test at the current iterate,
+    max(rtol · ‖Hess f(x_k)‖ · ℓ, ρ_grad) (module docstring); a number is an absolute tolerance.
     """
 
     tolerance: float | None = None
@@ -248,7 +302,9 @@ class GradientNormBelow(StoppingCriterion):
 
     def threshold(self, info: IterationInfo) -> float:
         """The absolute tolerance in force for this run."""
-        return self.tolerance if self.tolerance is not None else self.rtol * info.gradient_scale
+        return self.tolerance if self.tolerance is not None else info.scale.threshold(
+            info.state, self.rtol
+        )
 
     def check(self, info: IterationInfo) -> Stop | None:  # noqa: D102
         tol = self.threshold(info)
@@ -451,8 +507,12 @@ def start_point(problem: Problem, x0: Any = None, seed: Seed = None) -> Any:
 
 
 def gradient_scale(problem: Problem, x: Any) -> float:
-    """max(|f(x)|, ‖∇f(x)‖): the scale of relative gradient tolerances (module docstring)."""
-    return float(max(abs(problem.cost(x)), point_norm(problem.euclidean_gradient(x))))
+    """Ĥ(x) · ℓ: the scale of relative gradient tolerances at x (module docstring).
+
+    ``rtol · gradient_scale(problem, x)`` is the relative part of the default stopping rule at x;
+    benchmarks use it to give every peer the same absolute tolerance.
+    """
+    return GradientScale(problem).scale(x)
 
 
 def certify_point(
@@ -657,9 +717,9 @@ class IterativeSolver(Solver):
         _require_problem(problem)
         _check_callback(callback)
         x = start_point(problem, x0, seed)
-        scale = gradient_scale(problem, x)
         criterion = self.stopping_criterion or self.default_stopping_criterion()
         counter = EvaluationCounter(problem)
+        scale = GradientScale(counter)
         recorder = _Recorder(bool(keep_iterates))
 
         start = time.perf_counter()

@@ -27,6 +27,7 @@ from pymanopt.manifolds.manifold import Manifold, RiemannianSubmanifold
 
 from manifoldscape.core.result import EvaluationCounts
 from manifoldscape.core.symmetry import Identity, SymmetryGroup
+from manifoldscape.core.tolerance import riemannian_norm, safe_norm
 from manifoldscape.geometry import (
     as_tangent,
     batch_item,
@@ -260,20 +261,29 @@ class Problem:
         return entry["rgrad"]
 
     def gradient_norm(self, x: Any) -> float:
-        """‖grad f(x)‖ in the Riemannian metric."""
-        return float(self.manifold.norm(x, self.riemannian_gradient(x)))
+        """‖grad f(x)‖ in the Riemannian metric (computed without overflow or underflow)."""
+        return riemannian_norm(self.manifold, x, self.riemannian_gradient(x))
 
     def euclidean_hessian(self, x: Any, direction: Any) -> Any:
         """∇²f(x)[direction] for an ambient direction."""
         return self.objective.euclidean_hessian(x, self._entry(x)["data"], direction)
 
-    def riemannian_hessian(self, x: Any, tangent_vector: Any) -> Any:
-        """Hess f(x)[u] from the Euclidean gradient (cached) and Hessian-vector product."""
+    def riemannian_hessian(
+        self, x: Any, tangent_vector: Any, terms: list[float] | None = None
+    ) -> Any:
+        """Hess f(x)[u] from the Euclidean gradient (cached) and Hessian-vector product.
+
+        With a list ``terms``, appends ‖∇²f(x)[u]‖ + ‖W_u‖ + ‖Hess f(x)[u]‖, the size of the
+        terms the conversion cancels (W_u = Hess f(x)[u] − P_x ∇²f(x)[u]): the scale of its
+        round-off (``manifoldscape.core.tolerance``).
+        """
         m = self.manifold
         ehess = self.euclidean_hessian(x, _embedding(m, x, tangent_vector))
-        return self._to_riemannian_hessian(x, ehess, tangent_vector)
+        return self._to_riemannian_hessian(x, ehess, tangent_vector, terms)
 
-    def _to_riemannian_hessian(self, x: Any, ehess: Any, tangent_vector: Any) -> Any:
+    def _to_riemannian_hessian(
+        self, x: Any, ehess: Any, tangent_vector: Any, terms: list[float] | None = None
+    ) -> Any:
         m = self.manifold
         if (
             type(m).euclidean_to_riemannian_hessian
@@ -285,22 +295,42 @@ class Problem:
             if "normal_gradient" not in entry:
                 egrad = self.euclidean_gradient(x)
                 entry["normal_gradient"] = egrad - m.projection(x, egrad)
-            out = m.projection(x, ehess) + m.weingarten(x, tangent_vector, entry["normal_gradient"])
-        else:
-            out = m.euclidean_to_riemannian_hessian(
-                x, self.euclidean_gradient(x), ehess, tangent_vector
-            )
-        return as_tangent(m, out)
+            correction = m.weingarten(x, tangent_vector, entry["normal_gradient"])
+            out = as_tangent(m, m.projection(x, ehess) + correction)
+            if terms is not None:
+                terms.append(safe_norm(ehess) + safe_norm(correction) + safe_norm(out))
+            return out
+        out = as_tangent(
+            m,
+            m.euclidean_to_riemannian_hessian(x, self.euclidean_gradient(x), ehess, tangent_vector),
+        )
+        if terms is not None:
+            terms.append(self._term_size(x, ehess, out))
+        return out
 
-    def riemannian_hessian_batch(self, x: Any, tangent_vectors: Any, count: int) -> list[Any]:
-        """Hess f(x)[u_k] for a batch of ``count`` tangent vectors (one product if batched)."""
+    def _term_size(self, x: Any, ehess: Any, out: Any) -> float:
+        """‖∇²f[u]‖ + ‖Hess f[u] − P ∇²f[u]‖ + ‖Hess f[u]‖ (‖∇f‖ for the correction if P fails)."""
+        size = safe_norm(ehess) + safe_norm(out)
+        try:
+            correction = out - as_tangent(self.manifold, self.manifold.projection(x, ehess))
+            return size + safe_norm(correction)
+        except Exception:  # a manifold whose projection does not take this ambient form
+            return size + safe_norm(self.euclidean_gradient(x))
+
+    def riemannian_hessian_batch(
+        self, x: Any, tangent_vectors: Any, count: int, terms: list[float] | None = None
+    ) -> list[Any]:
+        """Hess f(x)[u_k] for a batch of ``count`` tangent vectors (one product if batched).
+
+        ``terms`` as in ``riemannian_hessian``, one entry per vector.
+        """
         m = self.manifold
         vectors = [batch_item(tangent_vectors, k) for k in range(count)]
         if not self.objective.batched_hessian or isinstance(m, Product):
-            return [self.riemannian_hessian(x, u) for u in vectors]
+            return [self.riemannian_hessian(x, u, terms) for u in vectors]
         embedded = np.stack([m.embedding(x, u) for u in vectors])
         ehess = self.objective.euclidean_hessian(x, self._entry(x)["data"], embedded)
-        return [self._to_riemannian_hessian(x, ehess[k], u) for k, u in enumerate(vectors)]
+        return [self._to_riemannian_hessian(x, ehess[k], u, terms) for k, u in enumerate(vectors)]
 
     # ------------------------------------------------------------------ ground truth
     def distance_to_truth(self, x: Any) -> float:

@@ -195,7 +195,7 @@ def basin_sizes(
         end = configured.run(problem, x0=x0, certify=False).point
         k = match(end)
         if k is None:
-            polished, gnorm, scale = newton_polish(
+            polished, gnorm, scale, floor = newton_polish(
                 problem,
                 end,
                 newton_steps=30,
@@ -205,7 +205,7 @@ def basin_sizes(
             )
             k = match(polished)
             if k is None:
-                if gnorm <= 1e-6 * scale:
+                if gnorm <= 1e-6 * scale + floor:
                     unmatched += 1
                 else:
                     not_converged += 1

@@ -53,10 +53,12 @@ same classes, and a continuous group's orbit directions are skipped.  The phase 
 Every search ends with **Riemannian Newton** steps, Hess f(x)[η] = −grad f(x), solved in tangent
 coordinates (dense eigen-decomposition up to ``dense_limit`` tangent dimensions, MINRES on the
 matrix-free indefinite Hessian beyond), until ‖grad f‖ stops decreasing at round-off.  A point is
-converged when ‖grad f‖ passes the certificate's scaled test (``manifoldscape.core.certificate``):
+converged unless the certificate's gradient test (``manifoldscape.core.tolerance``) finds it
+not critical for sure:
 
-    ‖grad f(x)‖ ≤ rtol_gradient · (‖Hess f(x)‖ · max(‖x‖, 1) + ‖∇f(x)‖);
+    ‖grad f(x)‖ ≤ rtol_gradient · ‖Hess f(x)‖ · max(‖x‖, 1) + ρ_grad(x),
 
+with ρ_grad the round-off floor of the computed gradient;
 the others are discarded and counted as *not converged*.  Two converged points are the same class
 when dist_G(x, y) ≤ tolerance · max(‖x‖, ‖y‖, ℓ) (``problem.symmetry.distance``; plain distance
 when the group is trivial; ℓ is ‖x♮‖, or the norm of the first start without a truth).  Each
@@ -92,9 +94,13 @@ from pymanopt.manifolds import (
 )
 
 from manifoldscape.boundary.arguments import Seed, require_positive_int
-from manifoldscape.core.certificate import Verdict, certify
+from manifoldscape.core.certificate import Certificate, Verdict, certify
 from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.core.symmetry import Identity
+from manifoldscape.core.tolerance import (
+    EPSILON,
+    SAFETY,
+)
 from manifoldscape.geometry import point_norm, random_point, tangent_basis
 from manifoldscape.landscape.classes import Census, CriticalClass
 from manifoldscape.landscape.following import RunResult, displacements, follow
@@ -104,6 +110,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["Census", "CriticalClass", "census"]
 
+#: searches that are not random starts (left out of the completeness statistics)
+_NOT_SAMPLED = ("explore", "split")
 #: explore phase: displacement ε along a Hessian eigenvector, relative to the problem's length
 _EXPLORE_DISPLACEMENT = 0.05
 
@@ -169,10 +177,12 @@ def _plateaus(gradient_norms: np.ndarray, limit: int = 3) -> list[int]:
 
 # --------------------------------------------------------------------------- merging
 class _Class:
-    def __init__(self, x: Any, gnorm: float, search: str):
+    def __init__(self, x: Any, gnorm: float, search: str, cost: float, scale: float):
         self.point, self.gradient_norm = x, gnorm
+        self.cost, self.scale = cost, scale
         self.members = [x]
         self.found_by = {search: 1}
+        self.certificate: Certificate | None = None
 
     def add(self, x: Any, gnorm: float, search: str) -> None:
         self.members.append(x)
@@ -184,6 +194,23 @@ class _Class:
 def _same(group: Any, x: Any, y: Any, tolerance: float, length: float) -> bool:
     scale = max(point_norm(x), point_norm(y), length)
     return group.distance(x, y) <= tolerance * scale
+
+
+def _same_cost(a: float, b: float, scale: float, length: float) -> bool:
+    """Equal costs up to convergence (10⁻⁶ ‖Hess f‖ ℓ²) and round-off (γ ε (|a| + |b|))."""
+    return abs(a - b) <= 1e-6 * scale * length + SAFETY * EPSILON * (abs(a) + abs(b))
+
+
+def _same_spectrum(a: Certificate, b: Certificate) -> bool:
+    """Same verdict, index and (dense) eigenvalues within both certificates' tolerances."""
+    if (a.verdict, a.index, a.symmetry_dimension) != (b.verdict, b.index, b.symmetry_dimension):
+        return False
+    if a.method != "dense" or b.method != "dense" or len(a.eigenvalues) != len(b.eigenvalues):
+        return True
+    slack = max(
+        a.eigenvalue_tolerance + a.eigenvalue_floor, b.eigenvalue_tolerance + b.eigenvalue_floor
+    )
+    return bool(np.all(np.abs(a.eigenvalues - b.eigenvalues) <= slack))
 
 
 def _copies(members: list[Any], tolerance: float, length: float) -> int:
@@ -334,6 +361,7 @@ def census(
     classes: list[_Class] = []
     first_run: dict[int, int] = {}  # when each class was found first, for the completeness
     runs = unconverged = 0
+    mismatched: set[str] = set()
 
     def record(run: RunResult, search: str) -> None:
         nonlocal runs, unconverged
@@ -341,11 +369,16 @@ def census(
         if not run.converged:
             unconverged += 1
             return
+        cost = problem.cost(run.point)
         for cls in classes:
-            if _same(problem.symmetry, run.point, cls.point, tolerance, length):
+            if _same(problem.symmetry, run.point, cls.point, tolerance, length) and _same_cost(
+                cost, cls.cost, max(run.scale, cls.scale), max(point_norm(run.point), 1.0)
+            ):
                 cls.add(run.point, run.gradient_norm, search)
                 return
-        classes.append(_Class(run.point, run.gradient_norm, search))
+        if any(_same(problem.symmetry, run.point, c.point, tolerance, length) for c in classes):
+            mismatched.add(problem.symmetry.name)
+        classes.append(_Class(run.point, run.gradient_norm, search, cost, run.scale))
         first_run[id(classes[-1])] = runs - 1
 
     bar = None
@@ -421,18 +454,18 @@ def census(
             budget,
             unexplored,
         )
-    sampled, firsts = [], []
+    first_of: dict[int, int] = {}  # id of a class's point → the run that found it first
 
     found: list[CriticalClass] = []
-    for cls in classes:
-        certificate = certify(problem, cls.point, rtol_gradient=rtol_gradient)
+    notes: list[str] = []
+    for cls in _split_by_spectrum(problem, classes, tolerance, length, rtol_gradient, notes):
+        certificate = cls.certificate
         count = len(cls.members)
         if certificate.verdict is Verdict.NOT_CRITICAL:
             unconverged += count
             continue
         distance = None if problem.truth is None else float(problem.distance_to_truth(cls.point))
-        sampled.append(sum(v for k, v in cls.found_by.items() if k != "explore"))
-        firsts.append(first_run[id(cls)])
+        first_of[id(cls.point)] = first_run.get(id(cls), random_runs)
         found.append(
             CriticalClass(
                 point=cls.point,
@@ -449,6 +482,13 @@ def census(
                 orbit_size=orbit_size(problem.symmetry, cls.point),
             )
         )
+    if mismatched:
+        notes.append(
+            f"the declared symmetry ({', '.join(sorted(mismatched))}) maps critical points of "
+            "different cost onto each other: it is not a symmetry of this instance, and those "
+            "points are listed as separate classes"
+        )
+    found = _merge_constant(found, notes)
     found.sort(key=lambda c: (c.index, c.cost))
     result = Census(
         problem=problem.name,
@@ -462,18 +502,24 @@ def census(
         searches=tuple(label for label, _ in searches),
         tolerance=tolerance,
         parameters=dict(problem.parameters),
+        notes=tuple(notes),
         length=length,
         completeness=completeness(
-            sampled, firsts, random_runs, explore_exhausted=exhausted, unexplored=unexplored
+            [sum(v for k, v in c.found_by.items() if k not in _NOT_SAMPLED) for c in found],
+            [first_of.get(id(c.point), random_runs) for c in found],
+            random_runs,
+            explore_exhausted=exhausted,
+            unexplored=unexplored,
         ),
         instance=problem,
     )
     if connect:
         from manifoldscape.landscape.graph import cascade_graph
 
-        result = replace(
-            result, cascade=cascade_graph(problem, result, **dict(connect_options or {}))
-        )
+        graph = cascade_graph(problem, result, **dict(connect_options or {}))
+        result = replace(result, cascade=graph)
+    for note in notes:
+        logger.warning("census of %s: %s", problem.name, note)
     logger.info(
         "census of %s: %d classes from %d starts (%d runs, %d not converged)",
         problem.name,
@@ -483,3 +529,91 @@ def census(
         unconverged,
     )
     return result
+
+
+# --------------------------------------------------------------------------- classes
+#: at most this many distinct copies of a class are certified to check their spectra agree
+_SPECTRUM_CHECKS = 4
+
+
+def _split_by_spectrum(
+    problem: Problem,
+    classes: list[_Class],
+    tolerance: float,
+    length: float,
+    rtol_gradient: float,
+    notes: list[str],
+) -> list[_Class]:
+    """Certify every class; split off copies whose spectrum differs from the representative's.
+
+    Copies (members at a plain distance apart) of one class are images of each other under the
+    declared group, so their spectra agree when the group is a symmetry of the cost; a copy
+    whose certificate disagrees (verdict, index or eigenvalues) becomes a class of its own.
+    """
+    plain = Identity()
+    out: list[_Class] = []
+    split = 0
+    for cls in classes:
+        cls.certificate = certify(problem, cls.point, rtol_gradient=rtol_gradient)
+        distinct: list[Any] = [cls.point]
+        for x in cls.members:
+            if len(distinct) > _SPECTRUM_CHECKS:
+                break
+            if not any(_same(plain, x, y, tolerance, length) for y in distinct):
+                distinct.append(x)
+        for copy in distinct[1:]:
+            other = certify(problem, copy, rtol_gradient=rtol_gradient)
+            if _same_spectrum(cls.certificate, other):
+                continue
+            moved = [x for x in cls.members if _same(plain, x, copy, tolerance, length)]
+            cls.members = [x for x in cls.members if not any(x is m for m in moved)]
+            new = _Class(copy, other.gradient_norm, "split", other.cost, cls.scale)
+            new.members, new.found_by, new.certificate = moved, {"split": len(moved)}, other
+            out.append(new)
+            split += 1
+        out.append(cls)
+    if split:
+        notes.append(
+            f"{split} class(es) split off because copies related by the declared symmetry "
+            f"{problem.symmetry.name} have different Hessian spectra: it is not a symmetry of "
+            "this instance"
+        )
+    return out
+
+
+def _merge_constant(found: list[CriticalClass], notes: list[str]) -> list[CriticalClass]:
+    """One degenerate class when the cost is constant on the manifold (to working precision).
+
+    Constant: every class's Hessian is below its round-off floor and all the costs agree to
+    round-off, so the "critical points" are just the points the searches stopped at.
+    """
+    if not found or not all(
+        c.certificate.hessian_norm <= c.certificate.eigenvalue_floor for c in found
+    ):
+        return found
+    costs = np.array([c.cost for c in found])
+    if np.ptp(costs) > SAFETY * EPSILON * float(np.max(np.abs(costs)) + 1e-300) * len(costs):
+        return found
+    first = found[0]
+    merged = CriticalClass(
+        point=first.point,
+        cost=first.cost,
+        index=0,
+        verdict=Verdict.DEGENERATE,
+        count=sum(c.count for c in found),
+        distance_to_truth=first.distance_to_truth,
+        symmetry_dimension=first.symmetry_dimension,
+        gradient_norm=first.gradient_norm,
+        certificate=first.certificate,
+        copies=sum(c.copies for c in found),
+        found_by={
+            key: sum(c.found_by.get(key, 0) for c in found)
+            for key in dict.fromkeys(k for c in found for k in c.found_by)
+        },
+    )
+    notes.append(
+        f"the cost is constant on the manifold to working precision (value {first.cost:.12g}, "
+        f"Hessian below its round-off floor at all {len(found)} points reached): every point "
+        "is a degenerate critical point"
+    )
+    return [merged]

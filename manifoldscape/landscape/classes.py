@@ -70,6 +70,7 @@ class CriticalClass:
             else float(self.distance_to_truth),
             "symmetry_dimension": int(self.symmetry_dimension),
             "null_dimension": int(c.null_dimension),
+            "morse_nondegenerate": bool(c.morse_nondegenerate),
             "gradient_norm": float(self.gradient_norm),
             "min_eigenvalue": float(c.min_eigenvalue),
             "max_eigenvalue": float(c.max_eigenvalue),
@@ -83,7 +84,9 @@ class Census:
 
     ``classes`` are sorted by (index, cost).  ``starts`` random starts fed ``runs`` searches
     (a descent trajectory adds runs, and ``explore_runs`` of them are the explore phase's
-    displaced runs), ``unconverged`` of which ended at no critical point.  ``length`` is the
+    displaced runs), ``unconverged`` of which ended at no critical point.  ``notes`` say what
+    the table cannot (a cost that is constant on the manifold, classes split because the declared
+    symmetry mapped points of different cost or spectrum onto each other).  ``length`` is the
     length scale ℓ of the tolerances, ``completeness`` how saturated the random starts look
     (``landscape.orbits``).  ``graph``, ``barriers()``, ``disconnectivity()`` and ``basins()``
     go on from the classes to their connections (``landscape.graph``, ``landscape.barriers``,
@@ -101,6 +104,7 @@ class Census:
     tolerance: float
     parameters: Mapping[str, Any] = field(default_factory=dict)
     explore_runs: int = 0
+    notes: tuple[str, ...] = ()
     length: float = 0.0
     completeness: Completeness | None = None
     cascade: CascadeGraph | None = field(default=None, repr=False)
@@ -174,7 +178,17 @@ class Census:
 
     def table(self) -> str:
         """The classes as a text table: cost, index, verdict, distance to truth, symmetry, found."""
-        header = ("#", "cost", "index", "verdict", "dist. to truth", "sym. dim", "points", "found")
+        header = (
+            "#",
+            "cost",
+            "index",
+            "verdict",
+            "zeros",
+            "dist. to truth",
+            "sym. dim",
+            "points",
+            "found",
+        )
         rows = [header]
         for k, c in enumerate(self.classes, 1):
             index = f"{c.index}" if c.certificate.index_exact else f"≥{c.index}"
@@ -185,6 +199,7 @@ class Census:
                     f"{c.cost:.10g}",
                     index,
                     c.verdict.value,
+                    str(c.certificate.null_dimension),
                     distance,
                     str(c.symmetry_dimension),
                     "∞" if c.orbit_size is None else str(c.orbit_size),
@@ -192,7 +207,7 @@ class Census:
                 )
             )
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        right = {0, 1, 2, 4, 5, 6, 7}
+        right = {0, 1, 2, 4, 5, 6, 7, 8}
         lines = []
         for n, row in enumerate(rows):
             cells = [
@@ -220,6 +235,7 @@ class Census:
                 if c.verdict is Verdict.DEGENERATE
             )
             lines.append(f"degenerate (second-order test inconclusive): {numbers}")
+        lines.extend(f"note: {note}" for note in self.notes)
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
@@ -242,6 +258,7 @@ class Census:
             "critical_point_count": self.points,
             "completeness": None if self.completeness is None else self.completeness.to_dict(),
             "critical_points": [c.to_dict() for c in self.classes],
+            "notes": list(self.notes),
         }
         if self.cascade is not None:
             out["graph"] = self.cascade.to_json()

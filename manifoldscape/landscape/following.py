@@ -28,6 +28,12 @@ import scipy.sparse.linalg
 
 from manifoldscape.core.hessian import RiemannianHessian
 from manifoldscape.core.problem import Problem
+from manifoldscape.core.tolerance import (
+    ambient_size,
+    gradient_floor,
+    length_scale,
+    safe_norm,
+)
 from manifoldscape.geometry import point_norm, tangent_basis
 
 __all__ = [
@@ -59,7 +65,8 @@ class LocalModel:
     gradient: np.ndarray
     gradient_norm: float
     hessian_norm: float
-    tolerance_scale: float  # ‖Hess f‖ · max(‖x‖, 1) + ‖∇f‖
+    tolerance_scale: float  # ‖Hess f‖ · max(‖x‖, 1): what rtol_gradient multiplies
+    floor: float = 0.0  # round-off floor of ‖grad f‖ (manifoldscape.core.tolerance)
     eigenvalues: np.ndarray | None = None  # dense: all, ascending
     eigenvectors: np.ndarray | None = None
     operator: Any = None  # matrix-free
@@ -75,12 +82,12 @@ def local_model(problem: Problem, x: Any, dense_limit: int, k_lowest: int) -> Lo
     hessian = RiemannianHessian(problem, x, basis)
     g = basis.to_coordinates(problem.riemannian_gradient(x))
     gnorm = float(np.linalg.norm(g))
-    length = max(point_norm(x), 1.0)
-    egrad = point_norm(problem.euclidean_gradient(x))
+    length = length_scale(x)
+    floor = gradient_floor(safe_norm(problem.euclidean_gradient(x)), gnorm, ambient_size(x))
     if basis.dim <= dense_limit:
         lam, q = np.linalg.eigh(hessian.matrix())
         hnorm = float(np.max(np.abs(lam))) if lam.size else 0.0
-        return LocalModel(basis, g, gnorm, hnorm, hnorm * length + egrad, lam, q)
+        return LocalModel(basis, g, gnorm, hnorm, hnorm * length, floor, lam, q)
     operator = hessian.linear_operator()
     d = basis.dim
     v0 = np.random.default_rng(0).standard_normal(d)
@@ -88,7 +95,7 @@ def local_model(problem: Problem, x: Any, dense_limit: int, k_lowest: int) -> Lo
         operator, k=1, which="LM", v0=v0, tol=1e-3, return_eigenvectors=False
     )
     hnorm = float(abs(largest[0]))
-    model = LocalModel(basis, g, gnorm, hnorm, hnorm * length + egrad, operator=operator)
+    model = LocalModel(basis, g, gnorm, hnorm, hnorm * length, floor, operator=operator)
     if k_lowest:
         lam, q = scipy.sparse.linalg.eigsh(
             operator, k=min(k_lowest, d - 1), which="SA", v0=v0, tol=1e-6
@@ -145,6 +152,7 @@ class RunResult:
     point: Any
     gradient_norm: float
     converged: bool
+    scale: float = 0.0  # ‖Hess f‖ · ℓ at the point
 
 
 def newton_polish(
@@ -156,10 +164,10 @@ def newton_polish(
     dense_limit: int,
     divergence: float,
 ) -> tuple[Any, float, float]:
-    """Riemannian Newton steps to round-off; returns the best point, ‖grad f‖ and its scale.
+    """Riemannian Newton steps to round-off; returns the best point, ‖grad f‖, its scale, floor.
 
-    Stops when ‖grad f‖ ≤ 10⁻¹⁵ (‖Hess f‖ ‖x‖ + ‖∇f‖) — the round-off of evaluating the
-    gradient — or when it has stopped decreasing.  At a degenerate critical point Newton converges
+    Stops when ‖grad f‖ is at its round-off floor (``manifoldscape.core.tolerance``) or when it
+    has stopped decreasing.  At a degenerate critical point Newton converges
     only linearly (for a gradient that is homogeneous of degree p along the null directions,
     at the rate (p − 1)/p); when successive steps shrink at a steady rate ρ the Aitken-extrapolated
     step η/(1 − ρ) is tried as well and kept if it lowers ‖grad f‖, which lands such a point at
@@ -167,7 +175,7 @@ def newton_polish(
     iteration is not stalled even if ‖grad f‖ is not monotone.
     """
     manifold = problem.manifold
-    best = (x, math.inf, 0.0)
+    best = (x, math.inf, 0.0, 0.0)
     stalled, previous, shrinking = 0, math.nan, False
     for _ in range(newton_steps + 1):
         model = local_model(problem, x, dense_limit, 0)
@@ -176,12 +184,9 @@ def newton_polish(
         progress = model.gradient_norm < 0.9 * best[1] or shrinking
         stalled = 0 if progress else stalled + 1
         if model.gradient_norm < best[1]:
-            best = (x, model.gradient_norm, model.tolerance_scale)
-        length = point_norm(x)
-        egrad = model.tolerance_scale - model.hessian_norm * max(length, 1.0)
-        roundoff = 1e-15 * (model.hessian_norm * length + egrad)
-        limit = 2 if model.gradient_norm <= 1e-10 * model.tolerance_scale else 4
-        if model.gradient_norm <= roundoff or stalled >= limit:
+            best = (x, model.gradient_norm, model.tolerance_scale, model.floor)
+        limit = 2 if model.gradient_norm <= 1e-10 * model.tolerance_scale + model.floor else 4
+        if model.gradient_norm <= model.floor or stalled >= limit:
             break
         eta = following_step(model, None, floor=1e-14)
         norm = float(np.linalg.norm(eta))
@@ -242,7 +247,7 @@ def follow(
                 break
             # close to a critical point: Newton converges to it whatever its index (a mode
             # followed from a small displacement first gets away from where it started)
-            if model.gradient_norm <= 1e-4 * model.tolerance_scale and (
+            if model.gradient_norm <= 1e-4 * model.tolerance_scale + model.floor and (
                 modes is None or step >= ESCAPE_STEPS
             ):
                 break
@@ -261,7 +266,7 @@ def follow(
                 break
         else:
             x = best_x  # the budget ran out: polish the best point met
-    point, gradient_norm, scale = newton_polish(
+    point, gradient_norm, scale, floor = newton_polish(
         problem,
         x,
         newton_steps=newton_steps,
@@ -269,7 +274,8 @@ def follow(
         dense_limit=dense_limit,
         divergence=divergence,
     )
-    return RunResult(point, gradient_norm, gradient_norm <= rtol_gradient * scale)
+    # converged unless the certificate's gradient test says "not critical" for sure
+    return RunResult(point, gradient_norm, gradient_norm <= rtol_gradient * scale + floor, scale)
 
 
 def tracked_modes(manifold: Any, x: Any, model: LocalModel, modes: list[Any]) -> np.ndarray:

@@ -533,7 +533,7 @@ class _Builder:
         x = line.end
         status = "flowed"
         if not line.converged:
-            x, gnorm, gscale = newton_polish(
+            x, gnorm, gscale, floor = newton_polish(
                 self.problem,
                 x,
                 newton_steps=30,
@@ -541,7 +541,7 @@ class _Builder:
                 dense_limit=self.dense_limit,
                 divergence=1e6 * self.length,
             )
-            if not (gnorm <= 1e-6 * gscale):
+            if not (gnorm <= 1e-6 * gscale + floor):
                 return None, None, None, f"{line.status}, not polished"
             status = f"{line.status}, polished"
         found = self._match(x)
