@@ -514,7 +514,7 @@ def census(
         instance=problem,
     )
     if connect:
-        from manifoldscape.landscape.graph import cascade_graph
+        from manifoldscape.landscape.cascade import cascade_graph
 
         graph = cascade_graph(problem, result, **dict(connect_options or {}))
         result = replace(result, cascade=graph)

@@ -140,7 +140,7 @@ class Census:
 
     def connect(self, **options: Any) -> CascadeGraph:
         """Compute (again) the cascade graph with ``landscape.graph.cascade_graph`` options."""
-        from manifoldscape.landscape.graph import cascade_graph
+        from manifoldscape.landscape.cascade import cascade_graph
 
         graph = cascade_graph(self._instance("the cascade graph"), self, **options)
         object.__setattr__(self, "cascade", graph)
