@@ -5,17 +5,19 @@ The cascade of seed 003 (Fig. 7, Fig. 8, §3.1 and Appendix B) is drawn by the g
     ẋ_t = −grad f(x_t)                                                   (seed 003, eq. B.1)
 
 leaving a saddle along its negative-curvature directions.  ``gradient_flow`` integrates it with
-the Bogacki–Shampine 3(2) Runge–Kutta pair (Bogacki and Shampine, Appl. Math. Lett. 2, 1989) in
-the tangent space of the current point: the stages are evaluated at R_x(h Σ a_ij k_j) with the
-second-order retraction R (``geometry.second_order_retraction``) and moved back to T_x M by the
-manifold's vector transport (the orthogonal projection on embedded manifolds).  A step is
-accepted when the embedded error estimate is below ``rtol`` times the length of the step (plus a
-floor of 10⁻⁶ ``rtol`` ℓ, ℓ the length scale of the problem) and the cost has not increased;
-relative error control keeps a stiff component from settling at the tolerance near the end.
-With a second-order retraction the projected differential of R_x at ξ is the identity up to
-O(‖ξ‖²), so the scheme keeps order two at least (Celledoni, Marthinsen and Owren, "An
-introduction to Lie group integrators", 2014, discuss such constructions).  Unlike an optimiser
-it never jumps: every step is an accurate piece of the flow line.
+an embedded Runge–Kutta pair — Dormand–Prince 5(4) by default (Dormand and Prince, J. Comput.
+Appl. Math. 6, 1980), Bogacki–Shampine 3(2) on request — in the chart ξ ↦ R_x(ξ) of the current
+point x: the stages are evaluated at R_x(h Σ a_ij k_j) with the second-order retraction R
+(``geometry.second_order_retraction``) and their velocities carried back to T_x M.  On the
+sphere the chart inverts exactly (ξ = y/⟨x, y⟩ − x for y = (x + ξ)/‖x + ξ‖), so the stages are
+those of the chart's ODE and the pair keeps its order; elsewhere the manifold's vector transport
+(the orthogonal projection on embedded manifolds) is the chart's differential up to O(‖ξ‖²),
+which keeps order two at least (Celledoni, Marthinsen and Owren, "An introduction to Lie group
+integrators", 2014, discuss such constructions).  A step is accepted when the embedded error
+estimate is below ``rtol`` times the length of the step (plus a floor of 10⁻⁶ ``rtol`` ℓ, ℓ the
+length scale of the problem) and the cost has not increased; relative error control keeps a
+stiff component from settling at the tolerance near the end.  Unlike an optimiser it never
+jumps: every step is an accurate piece of the flow line.
 
 A connection between two saddles is not generic: the flow line leaving x↑ along an eigenvector u
 reaches a lower saddle x↓ only because it stays in a set that the flow leaves invariant (for the
@@ -61,10 +63,53 @@ __all__ = [
     "transport_subspace",
 ]
 
-# Bogacki–Shampine 3(2): c = (0, 1/2, 3/4, 1), FSAL
-_A21, _A32 = 0.5, 0.75
-_B = (2.0 / 9.0, 1.0 / 3.0, 4.0 / 9.0)
-_E = (-5.0 / 72.0, 1.0 / 12.0, 1.0 / 9.0, -1.0 / 8.0)  # third- minus second-order weights
+
+@dataclass(frozen=True)
+class _Tableau:
+    """An explicit embedded Runge–Kutta pair with the FSAL property (last stage = new point).
+
+    ``a`` the stage coefficients (row i: the weights of k_1 … k_i for stage i + 1; the last row
+    is the solution weights b), ``e`` the weights of the error estimate (b − b̂, one per stage
+    including the FSAL one), ``order`` the order of the error estimate's lower method.
+    """
+
+    name: str
+    a: tuple[tuple[float, ...], ...]
+    e: tuple[float, ...]
+    order: int
+
+
+#: Bogacki and Shampine, Appl. Math. Lett. 2, 321 (1989): 3(2), three new stages per step
+BOGACKI_SHAMPINE = _Tableau(
+    "Bogacki–Shampine 3(2)",
+    ((0.5,), (0.0, 0.75), (2 / 9, 1 / 3, 4 / 9)),
+    (-5 / 72, 1 / 12, 1 / 9, -1 / 8),
+    2,
+)
+#: Dormand and Prince, J. Comput. Appl. Math. 6, 19 (1980): 5(4), six new stages per step
+DORMAND_PRINCE = _Tableau(
+    "Dormand–Prince 5(4)",
+    (
+        (1 / 5,),
+        (3 / 40, 9 / 40),
+        (44 / 45, -56 / 15, 32 / 9),
+        (19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729),
+        (9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656),
+        (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84),
+    ),
+    (71 / 57600, 0.0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40),
+    4,
+)
+TABLEAUS = {"bogacki-shampine": BOGACKI_SHAMPINE, "dormand-prince": DORMAND_PRINCE}
+
+
+def _combination(h: float, weights: tuple[float, ...], vectors: list[Any]) -> Any:
+    out = None
+    for w, v in zip(weights, vectors, strict=False):
+        if w == 0.0:
+            continue
+        out = (h * w) * v if out is None else out + (h * w) * v
+    return 0.0 * vectors[0] if out is None else out
 
 
 # --------------------------------------------------------------------------- flat vectors
@@ -168,6 +213,18 @@ class _Geometry:
             return v - x_to * float(np.vdot(x_to, v))
         return self.manifold.transport(x_from, x_to, v)
 
+    def to_chart(self, x: Any, y: Any, w: Any) -> Any:
+        """A velocity w ∈ T_y M as the velocity of ξ in the chart y = R_x(ξ) (vector in T_x M).
+
+        On the sphere the chart of R_x(ξ) = (x + ξ)/‖x + ξ‖ inverts exactly, ξ = y/⟨x, y⟩ − x,
+        so ξ' = (w − y ⟨x, w⟩/⟨x, y⟩)/⟨x, y⟩ and the Runge–Kutta stages keep the order of the
+        tableau; elsewhere the transport (projection) is the chart's differential to O(‖ξ‖²).
+        """
+        if self.sphere:
+            c = float(np.vdot(x, y))
+            return (w - y * (float(np.vdot(x, w)) / c)) / c
+        return self.manifold.transport(y, x, w)
+
     def norm(self, x: Any, v: Any) -> float:
         if self.sphere:
             return float(np.linalg.norm(v))
@@ -211,8 +268,9 @@ class _Step:
 
     x: Any
     h: float
-    stages: tuple[Any, Any]
+    stages: tuple[Any, ...]
     x_next: Any
+    tableau: _Tableau
 
 
 @dataclass
@@ -220,7 +278,7 @@ class FlowLine:
     """A computed piece of gradient flow line, from ``start`` to ``end``.
 
     ``status`` is "converged" (‖grad f(end)‖ ≤ the requested gradient), "captured" (see
-    ``gradient_flow``), "max_steps",
+    ``gradient_flow``), "time" (the requested flow time was reached), "max_steps",
     "diverged" (left every bounded region or met a non-finite cost) or "stalled" (the step size
     underflowed).  ``constrained`` tells whether the whole line was integrated with the
     invariant-set constraint (module docstring) and ``defect`` the largest gradient component it
@@ -310,6 +368,8 @@ def gradient_flow(
     keep_steps: bool = False,
     capture: Any = None,
     capture_gradient: float = 0.0,
+    until: float | None = None,
+    method: str = "dormand-prince",
 ) -> FlowLine:
     """Integrate ẋ = −grad f(x) from ``x0`` until ‖grad f‖ ≤ ``stop_gradient`` (docstring above).
 
@@ -322,8 +382,13 @@ def gradient_flow(
     ``capture(x, constraint)`` (``constraint`` the active Z or None) is called after every
     accepted step with ‖grad f(x)‖ ≤ ``capture_gradient``; a result other than None ends the
     line with status "captured" and is kept as ``captured``: the caller's proof that the rest of
-    the line goes to a known critical point.
+    the line goes to a known critical point.  With ``until`` the line stops at that flow time
+    (status "time"), the last step shortened to land on it.  ``method`` is the Runge–Kutta pair,
+    "dormand-prince" (5(4), default) or "bogacki-shampine" (3(2)).
     """
+    if method not in TABLEAUS:
+        raise ValueError(f"method must be one of {', '.join(TABLEAUS)}, got {method!r}")
+    tableau = TABLEAUS[method]
     geometry = _Geometry(problem, x0)
     field_ = _Field(geometry, constraint, flat, defect_tolerance)
     constrained_throughout = field_.constrained
@@ -347,25 +412,30 @@ def gradient_flow(
         if gnorm <= stop_gradient:
             status = "converged"
             break
+        if until is not None and t >= until:
+            status = "time"
+            break
         if not math.isfinite(h) or h <= 1e-14 * max(t, 1.0):
             status = "stalled"
             break
+        if until is not None:
+            h = min(h, until - t)
         dropped = field_.dropped
-        x2 = geometry.retraction(x, _A21 * h * k1)
-        f2, _, _ = field_(x2)
-        k2 = geometry.transport(x2, x, f2)
-        x3 = geometry.retraction(x, _A32 * h * k2)
-        f3, _, _ = field_(x3)
-        k3 = geometry.transport(x3, x, f3)
-        x_new = geometry.retraction(x, h * (_B[0] * k1 + _B[1] * k2 + _B[2] * k3))
-        f4, g_new, cost_new = field_(x_new)
+        ks, points = [k1], []
+        f_new = g_new = cost_new = None
+        for row in tableau.a:
+            point = geometry.retraction(x, _combination(h, row, ks))
+            f_i, g_i, cost_i = field_(point)
+            ks.append(geometry.to_chart(x, point, f_i))
+            points.append(point)
+            f_new, g_new, cost_new = f_i, g_i, cost_i
+        x_new = points[-1]
         if field_.dropped > dropped:
             # a block of the constraint stopped holding inside this step: redo the step
             constrained_throughout = field_.constrained and constrained_throughout
             k1, gnorm, _ = field_(x)
             continue
-        k4 = geometry.transport(x_new, x, f4)
-        error = h * (_E[0] * k1 + _E[1] * k2 + _E[2] * k3 + _E[3] * k4)
+        error = _combination(h, tableau.e, ks)
         # relative to the step (a stiff component cannot settle at the tolerance) plus a floor
         step_size = h * geometry.norm(x, k1)
         error_norm = geometry.norm(x, error) / (rtol * step_size + tolerance)
@@ -375,12 +445,13 @@ def gradient_flow(
                 break
             h *= 0.25
             continue
+        exponent = -1.0 / (tableau.order + 1)
         if error_norm > 1.0 or cost_new > cost + cost_slack:
-            h *= max(0.2, 0.9 * error_norm ** (-1.0 / 3.0)) if error_norm > 1.0 else 0.5
+            h *= max(0.2, 0.9 * error_norm**exponent) if error_norm > 1.0 else 0.5
             continue
         if keep_steps:
-            record.append(_Step(x, h, (x2, x3), x_new))
-        x, k1, gnorm, cost = x_new, f4, g_new, cost_new
+            record.append(_Step(x, h, tuple(points[:-1]), x_new, tableau))
+        x, k1, gnorm, cost = x_new, f_new, g_new, cost_new
         t += h
         steps += 1
         if capture is not None and gnorm <= capture_gradient:
@@ -388,7 +459,7 @@ def gradient_flow(
             if captured is not None:
                 status = "captured"
                 break
-        h *= min(5.0, 0.9 * max(error_norm, 1e-12) ** (-1.0 / 3.0))
+        h *= min(5.0, 0.9 * max(error_norm, 1e-12) ** exponent)
     return FlowLine(
         start=x0,
         end=x,
@@ -423,13 +494,12 @@ def transport_subspace(
     w = _orthonormal([flat.flat(v) for v in vectors])
     for step in line.record:
         x, h = step.x, step.h
-        x2, x3 = step.stages
-        k1 = -geometry.hessian_flat(x, w, flat)
-        mid = geometry.project_flat(x2, w + _A21 * h * k1, flat)
-        k2 = -geometry.project_flat(x, geometry.hessian_flat(x2, mid, flat), flat)
-        late = geometry.project_flat(x3, w + _A32 * h * k2, flat)
-        k3 = -geometry.project_flat(x, geometry.hessian_flat(x3, late, flat), flat)
-        moved = w + h * (_B[0] * k1 + _B[1] * k2 + _B[2] * k3)
+        ks = [-geometry.hessian_flat(x, w, flat)]
+        for row, point in zip(step.tableau.a[:-1], step.stages, strict=True):
+            stage = geometry.project_flat(point, w + _combination(h, row, ks), flat)
+            image = geometry.hessian_flat(point, stage, flat)
+            ks.append(-geometry.project_flat(x, image, flat))
+        moved = w + _combination(h, step.tableau.a[-1], ks)
         w = np.linalg.qr(geometry.project_flat(step.x_next, moved, flat))[0]
     return [flat.unflat(c) for c in w.T]
 
