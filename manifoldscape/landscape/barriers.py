@@ -120,6 +120,7 @@ class MergeNode:
     children: list[MergeNode] = field(default_factory=list)
     saddle: int | None = None
     copies_level: float | None = None
+    copies_saddle: int | None = None
 
     @property
     def is_leaf(self) -> bool:
@@ -134,10 +135,16 @@ def merge_tree(graph: CascadeGraph) -> list[MergeNode]:
     its class as ``copies_level``.
     """
     minima = _minima(graph)
-    copies = {b.a: b.level for b in barriers(graph) if b.a == b.b}
+    copies = {b.a: b for b in barriers(graph) if b.a == b.b}
     uf = _UnionFind([n.number for n in graph.nodes])
     tree: dict[int, MergeNode] = {
-        m: MergeNode(graph.node(m).cost, (m,), copies_level=copies.get(m)) for m in minima
+        m: MergeNode(
+            graph.node(m).cost,
+            (m,),
+            copies_level=copies[m].level if m in copies else None,
+            copies_saddle=copies[m].saddle if m in copies else None,
+        )
+        for m in minima
     }
     for node in sorted(graph.nodes, key=lambda n: (n.cost, n.number)):
         targets = [e.target for e in graph.edges if e.source == node.number]

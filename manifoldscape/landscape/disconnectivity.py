@@ -164,6 +164,14 @@ def _draw(
                 ax.plot([x + dx, x + dx], [node.level, fork], **style)
             ax.plot([x - 0.18, x + 0.18], [fork, fork], **style)
             ax.plot([x, x], [fork, up_to], **style)
+            ax.annotate(
+                f"copies joined through #{node.copies_saddle}",
+                (x + 0.18, fork),
+                xytext=(3, 2),
+                textcoords="offset points",
+                fontsize=7,
+                color="0.35",
+            )
         else:
             ax.plot([x, x], [node.level, up_to], **style)
         return
