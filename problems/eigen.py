@@ -159,8 +159,11 @@ def _top_eigenvectors(a: Any, p: int, name: str) -> tuple[np.ndarray, np.ndarray
         values, vectors = scipy.sparse.linalg.eigsh(a, k=p + 1, which="LA", tol=1e-12)
         order = np.argsort(values)[::-1]
         values, vectors = values[order], vectors[:, order]
-    scale = max(float(np.max(np.abs(values))), 1e-300)
-    if p < n and values[p - 1] - values[p] <= 1e-10 * scale:
+    # a gap below the eigenvalues' accuracy: relative to their spread (which a shift A + cI does
+    # not change) and to the round-off ε max |λ| of the computed eigenvalues
+    spread = float(values[0] - values[-1])
+    floor = 32 * np.finfo(float).eps * float(np.max(np.abs(values)))
+    if p < n and values[p - 1] - values[p] <= 1e-10 * spread + floor:
         logger.warning(
             "%s has a repeated eigenvalue at position %d: no unique ground truth", name, p
         )

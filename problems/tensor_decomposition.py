@@ -46,7 +46,7 @@ from manifoldscape.boundary.arguments import (
     seed_as_int,
 )
 from manifoldscape.core.problem import Objective, Problem
-from manifoldscape.core.symmetry import SignedPermutation
+from manifoldscape.core.symmetry import Sign, SignedPermutation
 
 MANIFOLDS = ("special_orthogonal", "orthogonal", "sphere")
 
@@ -204,10 +204,11 @@ def tensor_decomposition(
       r = n), truth A;
     * "sphere": one component, x ∈ S^{n−1}, truth a₁ and every ±a_k a global minimizer.
 
-    Recovery is modulo signed permutations: of the columns on SO(n)/O(n)
-    (``SignedPermutation(r, axis=-1)``), of {±a_k} on the sphere
-    (``SignedPermutation(n, basis=A)``).  All objectives have f ≥ −r, with equality exactly at
-    the truth's orbit; ``problem.objective.components`` holds A for a seeded instance.
+    Recovery is modulo signed permutations: of the columns on SO(n)/O(n) (``SignedPermutation(r,
+    axis=-1)``, a symmetry of any T), of {±a_k} on the sphere (``SignedPermutation(n, basis=A)``)
+    for a noiseless seeded T; on the sphere a user's or a noisy T is only symmetric under x ↦ −x
+    (``Sign``), so only ±a₁ counts as recovered there.  All objectives have f ≥ −r, with equality
+    exactly at the truth's orbit; ``problem.objective.components`` holds A for a seeded instance.
     """
     if manifold not in MANIFOLDS:
         raise ValueError(f"manifold must be one of {', '.join(MANIFOLDS)}, got {manifold!r}")
@@ -257,7 +258,11 @@ def tensor_decomposition(
         space = Stiefel(n, r)
     else:
         space = Sphere(n)
-    truth, symmetry = None, SignedPermutation(r if manifold != "sphere" else n)
+    # the columns of X can be permuted and negated whatever T is; on the sphere, x ↦ −x is the
+    # only symmetry of a general T (a user's, or a noisy one): the signed permutations of the
+    # components are a symmetry only of T = Σ a_k^{⊗4} itself
+    symmetry: Any = SignedPermutation(r) if manifold != "sphere" else Sign()
+    truth = None
     if truth_components is not None:
         a = truth_components
         if manifold == "special_orthogonal":
@@ -268,7 +273,8 @@ def tensor_decomposition(
             truth = a.copy()
         else:
             truth = a[:, 0].copy()
-            symmetry = SignedPermutation(n, basis=a)
+            if noise == 0:
+                symmetry = SignedPermutation(n, basis=a)
     return Problem(
         space,
         objective,

@@ -4,8 +4,11 @@ Each wrapper runs the pymanopt optimizer on ``problem.to_pymanopt(counter)`` (ou
 cached derivatives; every call counted by an ``EvaluationCounter``), from a start point validated or
 drawn by ``geometry.random_point(manifold, seed)`` — pymanopt's own random start uses the global
 ``np.random`` state, so it is never used.  The stopping rule has the same meaning as for our
-solvers: ‖grad f‖ below ``gradient_tolerance``, by default ``rtol_gradient · max(|f(x₀)|,
-‖∇f(x₀)‖)`` (``manifoldscape.core.loop``), ``max_iterations``, ``max_time``. pymanopt's free-text
+solvers: ‖grad f‖ below ``gradient_tolerance``, by default the loop's relative threshold measured
+at the current iterate (``manifoldscape.core.loop``), ``max_iterations``, ``max_time``.  pymanopt
+takes only an absolute tolerance, so the wrapper gives it the threshold at the start and, when it
+stops there, measures the threshold at the point reached and runs on from it while that is
+smaller (at most five rounds, within the iteration and time budgets).  pymanopt's free-text
 stopping message is mapped to a ``StopReason`` and kept as ``stop_message``.  The final point is
 certified like every other solver's.
 
@@ -25,6 +28,7 @@ What the wrappers cannot deliver, because pymanopt's optimizers offer no hook fo
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import time
@@ -39,9 +43,9 @@ from pymanopt.optimizers.optimizer import Optimizer
 
 from manifoldscape.boundary.arguments import Seed
 from manifoldscape.core.loop import (
+    GradientScale,
     Solver,
     certify_point,
-    gradient_scale,
     require_number,
     start_point,
 )
@@ -66,6 +70,32 @@ def stop_reason_from_message(message: str) -> StopReason:
         if pattern.search(message or ""):
             return reason
     raise RuntimeError(f"unrecognised pymanopt stopping message {message!r} (pymanopt version?)")
+
+
+#: at most this many pymanopt runs, each from where the last stopped on its gradient tolerance
+_ROUNDS = 5
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """What ``GradientScale.threshold`` reads of a state: the point and its gradient norm."""
+
+    point: Any
+    gradient_norm: float
+
+
+def _join_logs(optimizer: Optimizer, earlier: list[dict[str, list]]) -> None:
+    """Put the per-iteration logs of earlier rounds in front of ``optimizer``'s own."""
+    if not earlier or not optimizer._log:
+        return
+    log = optimizer._log["iterations"]
+    merged = {key: [] for key in log}
+    for part in earlier:
+        for key in merged:
+            merged[key].extend(part.get(key, []))
+    for key in merged:
+        merged[key].extend(log[key])
+    optimizer._log["iterations"] = merged
 
 
 class _NonFiniteCost(Exception):
@@ -143,46 +173,73 @@ class _PymanoptSolver(Solver):
                 "callback=None"
             )
         x = start_point(problem, x0, seed)
-        scale = gradient_scale(problem, x)
+        scale = GradientScale(problem)
+        relative = self.gradient_tolerance is None
         tolerance = (
-            self.gradient_tolerance
-            if self.gradient_tolerance is not None
-            else self.rtol_gradient * scale
+            scale.threshold(_Probe(x, problem.gradient_norm(x)), self.rtol_gradient)
+            if relative
+            else self.gradient_tolerance
         )
         counter = _GuardedCounter(problem)
-        optimizer = self._optimizer(tolerance)
         pymanopt_problem = problem.to_pymanopt(counter)
         start_wall = time.time()  # pymanopt logs time.time()
         start = time.perf_counter()
-        try:
-            outcome = optimizer.run(
-                pymanopt_problem, initial_point=copy_point(x), **self._run_options()
+        logs: list[dict[str, list]] = []
+        iterations_done, current = 0, x
+        for round_ in range(_ROUNDS):
+            remaining = self.max_iterations - iterations_done
+            optimizer = dataclasses.replace(
+                self,
+                max_iterations=max(remaining, 0),
+                max_time=self.max_time - (time.perf_counter() - start),
+            )._optimizer(tolerance)
+            try:
+                outcome = optimizer.run(
+                    pymanopt_problem, initial_point=copy_point(current), **self._run_options()
+                )
+            except _NonFiniteCost as exc:
+                elapsed = time.perf_counter() - start
+                point = counter.current_point
+                message = (
+                    f"pymanopt evaluated a non-finite cost ({exc.value}); returning its current "
+                    "iterate, the last with a finite cost"
+                )
+                _join_logs(optimizer, logs)
+                return self._result(
+                    problem,
+                    x,
+                    point,
+                    optimizer,
+                    start_wall,
+                    elapsed,
+                    StopReason.NON_FINITE_COST,
+                    message,
+                    counter,
+                    keep_iterates,
+                    certify,
+                    certify_options,
+                    iterations=None,
+                    append_final=False,
+                )
+            iterations_done += outcome.iterations
+            reason = stop_reason_from_message(outcome.stopping_criterion)
+            if not relative or reason is not StopReason.GRADIENT_TOLERANCE:
+                break
+            # pymanopt's tolerance is absolute: test the point where it stopped with the
+            # threshold measured there, and go on from it if the threshold is smaller
+            point = (
+                list(outcome.point) if isinstance(outcome.point, (list, tuple)) else outcome.point
             )
-        except _NonFiniteCost as exc:
-            elapsed = time.perf_counter() - start
-            point = counter.current_point
-            message = (
-                f"pymanopt evaluated a non-finite cost ({exc.value}); returning its current "
-                "iterate, the last with a finite cost"
-            )
-            return self._result(
-                problem,
-                x,
-                point,
-                optimizer,
-                start_wall,
-                elapsed,
-                StopReason.NON_FINITE_COST,
-                message,
-                counter,
-                keep_iterates,
-                certify,
-                certify_options,
-                iterations=None,
-                append_final=False,
-            )
+            norm = problem.gradient_norm(point)
+            tolerance = scale.threshold(_Probe(point, norm), self.rtol_gradient)
+            if norm <= tolerance or round_ == _ROUNDS - 1 or iterations_done >= self.max_iterations:
+                break
+            if optimizer._log and self.logs_iterations:
+                logs.append({k: list(v) for k, v in optimizer._log["iterations"].items()})
+            current = point
+        _join_logs(optimizer, logs)
+        outcome.iterations = iterations_done
         elapsed = time.perf_counter() - start
-        reason = stop_reason_from_message(outcome.stopping_criterion)
         return self._result(
             problem,
             x,

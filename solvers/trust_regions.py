@@ -153,7 +153,7 @@ class TruncatedConjugateGradient:
         stop = InnerStop.MAX_INNER_ITERATIONS
         iterations = 0
         for j in range(max_iterations):
-            h_delta = hessian(x, delta)
+            h_delta = manifold.to_tangent_space(x, hessian(x, delta))
             iterations = j + 1
             d_hd = inner(x, delta, h_delta)
             alpha = z_r / d_hd if d_hd != 0 else math.inf

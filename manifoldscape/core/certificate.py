@@ -84,16 +84,16 @@ class Certificate:
     """The second-order certificate of a point (see the module docstring for the rules).
 
     ``eigenvalues`` are the Hessian eigenvalues off the symmetry orbit, ascending (the whole
-    spectrum when the declared symmetry failed its check, ``symmetry_verified`` False): all of
-    them when ``method == "dense"``, the ``lanczos_k`` smallest and the largest when
-    ``method == "lanczos"``.  ``index`` counts the negative ones; it is exact unless
-    ``index_exact`` is False (Lanczos found only negative eigenvalues among those it computed, or
-    round-off leaves the sign of an eigenvalue near −τ undecided: then ``index`` counts the
-    certain ones).  ``null_dimension`` counts eigenvalues within tolerance of 0 off the orbit.
-    ``gradient_tolerance`` and ``eigenvalue_tolerance`` are the relative thresholds,
+    spectrum when the declared symmetry failed its check, ``symmetry_verified`` False): all of them
+    when ``method == "dense"``, the ``lanczos_k`` smallest and the largest when ``method ==
+    "lanczos"``.  ``index`` counts the negative ones; it is exact unless ``index_exact`` is False
+    (Lanczos found only negative eigenvalues among those it computed, so ``index`` is a lower bound;
+    when round-off leaves the sign of an eigenvalue undecided the verdict is ``degenerate`` and
+    ``index`` counts the certain ones).  ``null_dimension`` counts eigenvalues within tolerance of 0
+    off the orbit. ``gradient_tolerance`` and ``eigenvalue_tolerance`` are the relative thresholds,
     ``gradient_floor`` and ``eigenvalue_floor`` the round-off floors
-    (``manifoldscape.core.tolerance``); ``hessian_products`` counts the Hessian-vector products
-    the certificate made.
+    (``manifoldscape.core.tolerance``); ``hessian_products`` counts the Hessian-vector products the
+    certificate made.
     """
 
     verdict: Verdict
@@ -239,6 +239,16 @@ def _interval_classes(low: float, high: float, tol: float, floor: float) -> froz
     if low - floor <= tol and high + floor >= -tol:
         out.add(_ZERO)
     return frozenset(out)
+
+
+def _index_decided(sets: list[frozenset[str]], hidden: int) -> bool:
+    """Whether round-off leaves the number of negative eigenvalues decided.
+
+    The ``hidden`` eigenvalues Lanczos did not compute (the second to last ``sets`` before the
+    largest) are a lower bound by construction, not a round-off question, and are skipped.
+    """
+    computed = sets if not hidden else sets[: -hidden - 1] + sets[-1:]
+    return all(s == {_NEGATIVE} or _NEGATIVE not in s for s in computed)
 
 
 def _possible_verdicts(sets: list[frozenset[str]]) -> set[Verdict]:
@@ -503,7 +513,7 @@ def certify(
     elif not len(eigs):
         verdict = Verdict.DEGENERATE
         notes.append("the tangent space holds only symmetry directions")
-    elif len(possible) == 1:
+    elif len(possible) == 1 and _index_decided(sets, spectrum.hidden):
         verdict = possible.pop()
     else:
         verdict = Verdict.DEGENERATE
@@ -511,12 +521,8 @@ def certify(
         names = ", ".join(sorted(v.value for v in possible))
         notes.append(
             f"round-off prevents a decision: {undecided} eigenvalue(s) lie within the round-off "
-            f"floor {floor_e:.3g} of the tolerance {tau_e:.3g}, consistent with {names}"
-        )
-    if not index_exact and verdict is not Verdict.DEGENERATE and not spectrum.hidden:
-        notes.append(
-            f"round-off leaves the sign of eigenvalue(s) near −{tau_e:.3g} undecided: the index "
-            f"is at least {index}"
+            f"floor {floor_e:.3g} of the tolerance {tau_e:.3g}, consistent with {names} "
+            "(or with more than one index)"
         )
     if k_sym and verified and np.max(np.abs(sym_eigs)) > tau_e + floor_e:
         notes.append(

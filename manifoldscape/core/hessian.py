@@ -144,7 +144,9 @@ def hessian_norm_estimate(problem: Any, point: Any, steps: int = 4, seed: int = 
     alphas: list[float] = []
     betas: list[float] = []
     for _ in range(steps):
-        w = problem.riemannian_hessian(point, v)
+        # back onto T_x M: the round-off normal part of a product is amplified by the next one
+        # (by ‖∇f‖ through the Weingarten term, huge under a shift)
+        w = manifold.to_tangent_space(point, problem.riemannian_hessian(point, v))
         alpha = float(manifold.inner_product(point, w, v))
         if not np.isfinite(alpha):
             return float("nan")

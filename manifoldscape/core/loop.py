@@ -302,8 +302,10 @@ class GradientNormBelow(StoppingCriterion):
 
     def threshold(self, info: IterationInfo) -> float:
         """The absolute tolerance in force for this run."""
-        return self.tolerance if self.tolerance is not None else info.scale.threshold(
-            info.state, self.rtol
+        return (
+            self.tolerance
+            if self.tolerance is not None
+            else info.scale.threshold(info.state, self.rtol)
         )
 
     def check(self, info: IterationInfo) -> Stop | None:  # noqa: D102
