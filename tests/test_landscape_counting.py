@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import manifoldscape as ms
 from manifoldscape.cli import main
@@ -43,11 +45,11 @@ def _brute_force_sp(x: np.ndarray) -> int:
     return len(images)
 
 
-@pytest.mark.parametrize("example", range(40))
-def test_signed_permutation_orbit_size_matches_enumeration(example):
-    # seeded draws with repeated magnitudes, opposite signs and zeros: the cases that matter
-    rng = np.random.default_rng(example)
-    x = rng.choice([0.0, 0.5, -0.5, 1.0, 2.0, -2.0], size=1 + example % 4)
+@settings(derandomize=True, max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 0.5, -0.5, 1.0, 2.0, -2.0]), min_size=1, max_size=4))
+def test_signed_permutation_orbit_size_matches_enumeration(values):
+    # repeated magnitudes, opposite signs and zeros: the cases where the stabiliser is not trivial
+    x = np.array(values)
     assert orbit_size(SignedPermutation(x.size), x) == _brute_force_sp(x)
 
 
