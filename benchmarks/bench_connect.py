@@ -98,7 +98,7 @@ def flow_versus_scipy(n: int) -> None:
     horizon = gradient_flow(problem, x0, stop_gradient=1e-2 * scale, length=1.0).time
     print(f"2. the Rayleigh flow in R^{n} from a random start to t = {horizon:.2f} (still moving)")
     print(f"   {'method':<44} {'tol':>7}  {'steps':>5}  {'time':>8}  {'error':>7}")
-    for rtol in (1e-2, 1e-3, 1e-4):
+    for rtol in (1e-3, 1e-4, 1e-6, 1e-8):
         line = None
         t = time.perf_counter()
         for _ in range(20):
@@ -108,7 +108,7 @@ def flow_versus_scipy(n: int) -> None:
         ours = (time.perf_counter() - t) / 20
         error = np.linalg.norm(line.end - exact(line.time))
         print(
-            f"   {'gradient_flow, Bogacki–Shampine on S^' + str(n - 1):<44} {rtol:>7.0e}  "
+            f"   {'gradient_flow, Dormand–Prince on S^' + str(n - 1):<44} {rtol:>7.0e}  "
             f"{line.steps:>5}  {ours * 1e3:>5.2f} ms  {error:>7.1e}"
         )
     for rtol in (1e-3, 1e-6, 1e-8):
