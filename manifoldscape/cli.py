@@ -20,10 +20,15 @@ solves the same instance; the solver draws its start point from ``--solver-seed`
 the same parameters and seed and reads the point from ``.npy`` (an ``.npz`` with ``arr_0``,
 ``arr_1``, … for product manifolds, as written by ``solve --save-point``).
 
-Bad input — an unknown name, parameter or option, a value that does not parse, a missing or
-unreadable point file, a point off the manifold, anything the library refuses with
+Bad input — an unknown name, parameter or option, a value that does not parse, a missing,
+unreadable or oversized array file, a point off the manifold, a size beyond the memory or a plan
+beyond its limit, an output path that cannot be written, anything the library refuses with
 ``ValueError``/``TypeError`` — ends with exit status 2 and one line on standard error,
-``manifoldscape: error: <what is wrong>``.  The library itself never prints; this module does.
+``manifoldscape: error: <what is wrong>``, before the work starts.  So do running out of memory
+or disk space during the work.  Output cut short by a closed pipe (``manifoldscape list | head``)
+ends quietly with status 141, as a shell command killed by SIGPIPE would.  ``--allow-large``
+lifts the memory and plan-size limits (``MANIFOLDSCAPE_ALLOW_LARGE=1``, inherited by worker
+processes).  The library itself never prints; this module does.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ PROG = "manifoldscape"
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a command killed by SIGPIPE
 DEFAULT_SEED = 0
 
 
@@ -177,17 +183,23 @@ def _is_product(problem: Any) -> bool:
     return isinstance(problem.manifold, Product)
 
 
+def check_output(text: str, what: str, suffixes: Sequence[str] | None = None) -> Path:
+    """An output path checked before the work (``boundary.paths``), as a ``UsageError``."""
+    from manifoldscape.boundary.paths import OutputPathError, check_output_path
+
+    try:
+        return check_output_path(text, what, suffixes)
+    except OutputPathError as exc:
+        raise UsageError(one_line(exc)) from None
+
+
 def _check_save_path(text: str, problem: Any) -> Path:
-    path = Path(text)
-    if path.suffix not in (".npy", ".npz"):
-        raise UsageError(f"--save-point must end in .npy or .npz, got {text!r}")
+    path = check_output(text, "--save-point", (".npy", ".npz"))
     if _is_product(problem) and path.suffix != ".npz":
         parts = len(problem.manifold.manifolds)
         raise UsageError(
             f"--save-point: a point of {problem.name!r} has {parts} parts; give a .npz file"
         )
-    if not path.parent.is_dir():
-        raise UsageError(f"--save-point: directory {str(path.parent)!r} does not exist")
     return path
 
 
@@ -202,27 +214,23 @@ def _save_point(path: Path, point: Any) -> None:
 
 def _load_point(text: str, problem: Any) -> Any:
     """Read a saved point for ``problem`` and check it is on the manifold."""
+    from manifoldscape.boundary.files import ArrayFileError, load_arrays
+
     path = Path(text)
     if path.suffix not in (".npy", ".npz"):
         raise UsageError(f"--point must be a .npy or .npz file, got {text!r}")
-    if not path.is_file():
-        raise UsageError(f"--point: no such file {text!r}")
     try:
-        if path.suffix == ".npy":
-            point: Any = np.load(path, allow_pickle=False)
-        else:
-            with np.load(path, allow_pickle=False) as archive:
-                keys = list(archive.keys())
-                expected = [f"arr_{i}" for i in range(len(keys))]
-                if sorted(keys) != sorted(expected) or not keys:
-                    raise UsageError(
-                        f"--point: {text!r} must hold arrays arr_0, arr_1, …, got {keys}"
-                    )
-                point = [archive[key] for key in expected]
-    except UsageError:
-        raise
-    except Exception as exc:
-        raise UsageError(f"--point: cannot read {text!r}: {one_line(exc)}") from exc
+        arrays = load_arrays(path, "--point")
+    except ArrayFileError as exc:
+        raise UsageError(one_line(exc)) from None
+    if path.suffix == ".npy":
+        point: Any = arrays[""]
+    else:
+        keys = list(arrays)
+        expected = [f"arr_{i}" for i in range(len(keys))]
+        if sorted(keys) != sorted(expected) or not keys:
+            raise UsageError(f"--point: {text!r} must hold arrays arr_0, arr_1, …, got {keys}")
+        point = [arrays[key] for key in expected]
     if isinstance(point, list) and not _is_product(problem):
         if len(point) != 1:
             raise UsageError(
@@ -308,9 +316,13 @@ def _command_solve(args: argparse.Namespace) -> int:
         raise UsageError(f"solver {args.solver!r}: {one_line(exc)}") from exc
     solver_seed = args.seed + 1 if args.solver_seed is None else args.solver_seed
     try:
-        result = solve(problem, solver=args.solver, seed=solver_seed, **options)
+        # overflows of a diverging run are detected below and reported on one line, so numpy's
+        # floating-point warnings would only repeat them
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            result = solve(problem, solver=args.solver, seed=solver_seed, certify=False, **options)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"solving {args.name!r} with {args.solver!r}: {one_line(exc)}") from exc
+    result = _certified(problem, result, args.solver, options)
     if save_path is not None:
         _save_point(save_path, result.point)
     distance, recovered = _truth_fields(problem, result.point)
@@ -355,6 +367,33 @@ def _command_solve(args: argparse.Namespace) -> int:
         rows.append(("point saved to", str(save_path)))
     _print_table(rows)
     return EXIT_OK
+
+
+def _certified(problem: Any, result: Any, solver: str, options: dict[str, Any]) -> Any:
+    """The result with its certificate; a final point off the manifold is reported as divergence.
+
+    A step far too long (``--option step_size=1e300``) overflows the retraction and leaves a
+    point that is not on the manifold (or not finite): that is the solver diverging with these
+    options, not a bad input point.
+    """
+    import dataclasses
+
+    from manifoldscape.core.certificate import certify
+
+    try:
+        problem.check_point(result.point, "the final point")
+    except (ValueError, TypeError) as exc:
+        shown = ", ".join(f"{k}={v}" for k, v in options.items()) or "its default options"
+        raise UsageError(
+            f"solver {solver!r} diverged with {shown}: its final point, after "
+            f"{result.iterations} iteration(s), is off the manifold ({one_line(exc)}); try a "
+            "smaller step_size or another solver"
+        ) from None
+    try:
+        certificate = certify(problem, result.point)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"certifying the final point of {solver!r}: {one_line(exc)}") from exc
+    return dataclasses.replace(result, certificate=certificate)
 
 
 def _command_certify(args: argparse.Namespace) -> int:
@@ -432,6 +471,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="log progress to standard error (-v: info, -vv: debug)",
     )
+    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
+    parser.add_argument(
+        "--allow-large",
+        action="store_true",
+        help="lift the memory and plan-size limits (also MANIFOLDSCAPE_ALLOW_LARGE=1)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
@@ -501,10 +546,13 @@ def build_parser() -> argparse.ArgumentParser:
         parse_options=split_assignments,
         coerce=coerce_assignments,
         print_json=_print_json,
+        require_memory=_memory,
         print_table=_print_table,
         jsonable=_jsonable,
         certificate_json=_certificate_json,
         load_point=_load_point,
+        check_output=check_output,
+        limit=_limit,
         non_negative_int=_non_negative_int,
         positive_int=_positive_int,
         one_line=one_line,
@@ -513,6 +561,36 @@ def build_parser() -> argparse.ArgumentParser:
     for module in _command_modules():
         module.add_command(commands, plot_kinds, shared)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("manifoldscape")
+    except PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
+        return "unknown"
+
+
+def _limit(count: int, what: str, kind: str) -> None:
+    """Refuse a count of work items beyond the plan-size limit ``kind`` (a UsageError)."""
+    from manifoldscape.boundary import budgets
+
+    limits = {"starts": budgets.MAX_STARTS, "cells": budgets.MAX_CELLS}
+    try:
+        budgets.require_plan_size(count, what, limits[kind])
+    except budgets.ResourceLimitError as exc:
+        raise UsageError(one_line(exc)) from None
+
+
+def _memory(nbytes: float, what: str) -> None:
+    """Refuse work that does not fit in the memory available (a UsageError)."""
+    from manifoldscape.boundary import budgets
+
+    try:
+        budgets.require_memory(nbytes, what)
+    except budgets.ResourceLimitError as exc:
+        raise UsageError(one_line(exc)) from None
 
 
 def _command_modules() -> list[types.ModuleType]:
@@ -529,6 +607,12 @@ def _command_modules() -> list[types.ModuleType]:
     ]
 
 
+def _large_allowed() -> bool:
+    from manifoldscape.boundary.budgets import allow_large
+
+    return allow_large()
+
+
 class _LogFormatter(logging.Formatter):
     """``manifoldscape: warning: <message>``, like the error lines."""
 
@@ -541,6 +625,38 @@ def _error(message: str) -> int:
     return EXIT_USAGE
 
 
+def _quiet_broken_pipe() -> int:
+    """The reader of standard output went away: stop quietly (no flush error at exit either)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return EXIT_BROKEN_PIPE
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command with the limits ``--allow-large`` asks for, also in worker processes."""
+    import os
+
+    from manifoldscape.boundary.budgets import ENV_ALLOW_LARGE
+
+    if not args.allow_large:
+        return args.run(args)
+    saved = os.environ.get(ENV_ALLOW_LARGE)
+    os.environ[ENV_ALLOW_LARGE] = "1"
+    try:
+        return args.run(args)
+    finally:
+        if saved is None:
+            os.environ.pop(ENV_ALLOW_LARGE, None)
+        else:
+            os.environ[ENV_ALLOW_LARGE] = saved
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``manifoldscape`` with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     parser = build_parser()
@@ -549,7 +665,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         return _error(str(exc))
     except SystemExit as exc:  # --help and --version end here
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return _quiet_broken_pipe()
         return int(exc.code or 0) if not isinstance(exc.code, str) else _error(exc.code)
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     # the library logs; the command shows its warnings (and with -v its progress) on stderr
     package_logger = logging.getLogger("manifoldscape")
     previous_level = package_logger.level
@@ -561,9 +683,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verbose:
         package_logger.setLevel(level)
     try:
-        return args.run(args)
+        status = _run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return status
     except UsageError as exc:
         return _error(str(exc))
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except MemoryError as exc:
+        detail = f" ({one_line(exc)})" if str(exc) else ""
+        return _error(
+            f"out of memory{detail}; use smaller sizes (the limits that refuse them at once "
+            "were lifted by --allow-large or MANIFOLDSCAPE_ALLOW_LARGE)"
+            if args.allow_large or _large_allowed()
+            else f"out of memory{detail}; use smaller sizes"
+        )
+    except OSError as exc:  # a full disk or a vanished directory while writing an output
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        return _error(f"{where}{exc.strerror or one_line(exc)}")
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -25,6 +25,7 @@ from manifoldscape.problems.low_rank import (
     symmetric_factorization,
 )
 from manifoldscape.problems.neural_collapse import neural_collapse
+from manifoldscape.problems.neural_network import one_hidden_layer
 from manifoldscape.problems.phase_retrieval import phase_retrieval, phase_retrieval_one_unknown
 from manifoldscape.problems.rank1_phase_retrieval import rank1_phase_retrieval
 from manifoldscape.problems.tensor_decomposition import tensor_decomposition
@@ -35,6 +36,7 @@ problem_registry.register("eigenspace", eigenspace)
 problem_registry.register("phase_retrieval", phase_retrieval)
 problem_registry.register("phase_retrieval_one_unknown", phase_retrieval_one_unknown)
 problem_registry.register("neural_collapse", neural_collapse)
+problem_registry.register("one_hidden_layer", one_hidden_layer)
 problem_registry.register("rank1_phase_retrieval", rank1_phase_retrieval)
 problem_registry.register("symmetric_factorization", symmetric_factorization)
 problem_registry.register("matrix_sensing", matrix_sensing)
@@ -56,6 +58,7 @@ __all__ = [
     "matrix_completion",
     "matrix_sensing",
     "neural_collapse",
+    "one_hidden_layer",
     "phase_retrieval",
     "phase_retrieval_one_unknown",
     "rank1_phase_retrieval",

@@ -72,6 +72,7 @@ from manifoldscape.boundary.arguments import (
     require_positive_int,
     seed_as_int,
 )
+from manifoldscape.boundary.budgets import require_memory
 from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.core.symmetry import Scaled, SignedShift, SymmetryGroup
 
@@ -354,6 +355,7 @@ def blind_deconvolution(
         p = shapes[0][0] if shapes else 50
     n = require_positive_int(n, "n", minimum=2)
     p = require_positive_int(p, "p")
+    require_memory(96 * p * n, f"blind_deconvolution(n={n}, p={p}): the observations are p × n")
     theta = (1.0 / n if model == "one-sparse" else 0.1) if theta is None else _check_theta(theta)
     for name, array in (("Y", y_data), ("signals", x_true)):
         if array is not None and array.shape != (p, n):
@@ -702,6 +704,7 @@ def sas_deconvolution(
         raise ValueError(
             f"p0 must be at most m = {m} (a kernel no longer than the signal), got {p0}"
         )
+    require_memory(96 * m, f"sas_deconvolution(m={m}): the signal has length m")
     for name, array in (("y", y_data), ("signal", x_true)):
         if array is not None and array.size != m:
             raise ValueError(f"{name} must have length m = {m}, got length {array.size}")

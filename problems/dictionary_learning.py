@@ -89,6 +89,7 @@ from manifoldscape.boundary.arguments import (
     require_positive_int,
     seed_as_int,
 )
+from manifoldscape.boundary.budgets import require_memory
 from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.core.symmetry import Sign, SignedPermutation, SymmetryGroup
 from manifoldscape.geometry import random_point
@@ -465,6 +466,11 @@ def dictionary_learning(
     else:
         n = None if n is None else require_positive_int(n, "n", minimum=2)
         p = None if p is None else require_positive_int(p, "p", minimum=1)
+        sizes = (n or 8, p or 400, columns if isinstance(columns, int) else 2 * (n or 8))
+        require_memory(
+            8 * (3 * sizes[0] * sizes[1] + sizes[0] * sizes[2] + 3 * sizes[2] * sizes[1]),
+            f"dictionary_learning(n={sizes[0]}, p={sizes[1]}): Y is n × p, X is k × p",
+        )
         if A is not None:
             a0, dictionary = _check_dictionary(A, n, dictionary)
             n = a0.shape[0]
@@ -575,6 +581,7 @@ def dictionary_learning_one_sparse(
     loss = _check_choice(loss, "loss", LOSSES)
     mu = _check_mu(mu)
     rng = as_generator(seed)
+    require_memory(24 * n * n, f"dictionary_learning_one_sparse(n={n}): A is n × n")
     if A is None:
         a0 = np.eye(n)
     elif isinstance(A, str):
@@ -674,6 +681,9 @@ def dictionary_learning_orthogonal(
     else:
         n = require_positive_int(n, "n", minimum=2)
         p = require_positive_int(p, "p", minimum=1)
+        require_memory(
+            8 * (4 * n * p + 4 * n * n), f"dictionary_learning_orthogonal(n={n}, p={p}): Y is n × p"
+        )
         if A is None:
             a0 = _haar(n, rng)
         else:

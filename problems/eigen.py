@@ -33,9 +33,11 @@ from manifoldscape.boundary.arguments import (
     as_generator,
     as_real_array,
     require_finite,
+    require_nonempty,
     require_positive_int,
     seed_as_int,
 )
+from manifoldscape.boundary.budgets import require_memory
 from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.core.symmetry import OrthogonalRight, Sign
 from manifoldscape.geometry import random_point
@@ -50,6 +52,9 @@ _AUTOGRAD_DENSE_LIMIT = 4000
 # --------------------------------------------------------------------------- matrix handling
 def _as_operator(a: Any, name: str, *, square: bool, symmetric: bool, seed: int = 0) -> Any:
     """Validate a dense, sparse or matrix-free A at the boundary and return it."""
+    shape = getattr(a, "shape", None)
+    if isinstance(shape, tuple) and len(shape) == 2:
+        require_nonempty(shape, name)
     if isinstance(a, scipy.sparse.linalg.LinearOperator):
         if np.dtype(a.dtype).kind == "c":
             raise ValueError(f"{name} must be real, got a complex LinearOperator")
@@ -215,6 +220,7 @@ def rayleigh(
     rng = as_generator(seed)
     if A is None:
         n = require_positive_int(n, "n", minimum=2)
+        require_memory(32 * n * n, f"rayleigh(n={n}): A = Q diag(λ) Qᵀ is n × n")
         values = _spectrum(spectrum, n, rng)
         q = _haar_orthogonal(n, rng)
         a = (q * values) @ q.T
@@ -287,6 +293,7 @@ def singular_pair(
         m = require_positive_int(m, "m", minimum=2)
         n = m if n is None else require_positive_int(n, "n", minimum=2)
         k = min(m, n)
+        require_memory(8 * (m * m + n * n + 2 * m * n), f"singular_pair(m={m}, n={n}): A is m × n")
         if isinstance(singular_values, str):
             if singular_values != "linear":
                 raise ValueError(f"singular_values must be 'linear' or a list of {k} numbers")
@@ -378,6 +385,7 @@ def eigenspace(
         n = require_positive_int(n, "n", minimum=2)
         if p >= n:
             raise ValueError(f"p must be smaller than n = {n}, got p = {p}")
+        require_memory(32 * n * n, f"eigenspace(n={n}): A is n × n")
         values = _spectrum(spectrum, n, rng)
         q = _haar_orthogonal(n, rng)
         a = (q * values) @ q.T

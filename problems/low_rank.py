@@ -54,9 +54,11 @@ from manifoldscape.boundary.arguments import (
     Seed,
     as_generator,
     as_real_array,
+    require_nonempty,
     require_positive_int,
     seed_as_int,
 )
+from manifoldscape.boundary.budgets import require_memory
 from manifoldscape.core.certificate import Verdict
 from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.core.symmetry import GeneralLinear, Identity, OrthogonalRight
@@ -100,6 +102,7 @@ def _positive(value: Any, name: str) -> float:
 
 def _symmetric_matrix(value: Any, name: str, n: int | None = None) -> np.ndarray:
     a = as_real_array(value, name, ndim=2)
+    require_nonempty(a.shape, name)
     if a.shape[0] != a.shape[1] or (n is not None and a.shape[0] != n):
         expected = f"{n} × {n}" if n is not None else "square"
         raise ValueError(f"{name} must be a {expected} matrix, got shape {a.shape}")
@@ -256,6 +259,7 @@ def symmetric_factorization(
     if Y is None:
         n = require_positive_int(n, "n", minimum=2)
         r = _rank(r, n)
+        require_memory(32 * n * n, f"symmetric_factorization(n={n}): Y is n × n")
         if eigenvalues is None:
             values = np.arange(r, 0, -1, dtype=float) / r
         else:
@@ -724,6 +728,9 @@ def matrix_sensing(
         n2 = n if (symmetric or n2 is None) else require_positive_int(n2, "n2", minimum=2)
         r = _rank(r, min(n, n2), "min(n, n2)")
         m = 5 * max(n, n2) * r if m is None else require_positive_int(m, "m")
+        require_memory(
+            16 * m * n * n2, f"matrix_sensing(n={n}, n2={n2}, m={m}): m sensing matrices n × n2"
+        )
         a = rng.standard_normal((m, n, n2))
         data_kind = "gaussian"
     else:
@@ -937,6 +944,7 @@ def matrix_completion(
         p = _positive(p, "p")
         if p > 1:
             raise ValueError(f"p must be a sampling rate in (0, 1], got {p}")
+        require_memory(40 * n * n2, f"matrix_completion(n={n}, n2={n2}): M is n × n2")
         truth = [rng.standard_normal((n, r)), rng.standard_normal((n2, r))]
         target = truth[0] @ truth[1].T
         truth = _balanced_factors(target, r, "M*")
@@ -945,6 +953,7 @@ def matrix_completion(
         data_kind = "seeded"
     else:
         matrix = as_real_array(M, "M", ndim=2)
+        require_nonempty(matrix.shape, "M")
         n, n2 = matrix.shape
         r = _rank(r, min(n, n2), "min(n, n2)")
         if mask is None:
@@ -1088,6 +1097,7 @@ def robust_recovery(
         if fraction >= 1:
             raise ValueError(f"outlier_fraction must be in [0, 1), got {fraction}")
         scale = _nonnegative(outlier_scale, "outlier_scale")
+        require_memory(48 * n * n, f"robust_recovery(n={n}): Y is n × n")
         u_star = rng.standard_normal((n, r))
         target = u_star @ u_star.T
         upper = np.triu(rng.random((n, n)) < fraction)

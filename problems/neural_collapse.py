@@ -52,6 +52,7 @@ import numpy as np
 from pymanopt.manifolds import Euclidean, Product
 
 from manifoldscape.boundary.arguments import Seed, as_generator, require_positive_int, seed_as_int
+from manifoldscape.boundary.budgets import require_memory
 from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.core.symmetry import SymmetryGroup
 
@@ -487,6 +488,9 @@ def neural_collapse(
     )
     as_generator(seed)  # validates the seed
     N = K * n
+    require_memory(
+        16 * (K * d + d * N + 4 * K * N), f"neural_collapse(K={K}, d={d}, n={n}): H is d × Kn"
+    )
     if decays[0] * decays[1] * K * N >= 1.0:
         logger.warning(
             "λ_W λ_H K N = %.3g ≥ 1: the global minimizer is W = 0, H = 0 (no collapse to an ETF)",

@@ -57,6 +57,7 @@ from autograd.tracer import getval
 from pymanopt.manifolds import ComplexEuclidean, Euclidean
 
 from manifoldscape.boundary.arguments import Seed, as_generator, require_positive_int, seed_as_int
+from manifoldscape.boundary.budgets import require_memory
 from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.core.symmetry import Phase, Sign
 from manifoldscape.problems.measurements import (
@@ -459,6 +460,10 @@ def phase_retrieval(
             if len(shape) != 1:
                 raise ValueError(f"n must be an integer for Gaussian measurements, got {n!r}")
             m_ = 6 * shape[0] if m is None else require_positive_int(m, "m")
+            require_memory(
+                (32 if field == "complex" else 16) * m_ * shape[0],
+                f"phase_retrieval(n={shape[0]}, m={m_}): the measurements are m × n",
+            )
             operator = gaussian_measurements(m_, shape[0], field, rng)
         else:
             size = int(np.prod(shape))
@@ -471,6 +476,10 @@ def phase_retrieval(
                     )
                 n_masks = m // size
             n_masks = 6 if n_masks is None else require_positive_int(n_masks, "n_masks")
+            require_memory(
+                64 * n_masks * size,
+                f"phase_retrieval(n={n}, n_masks={n_masks}): the masks are n_masks × n",
+            )
             operator = coded_diffraction(shape, n_masks, seed=rng)
         kind = measurement
 
@@ -616,6 +625,7 @@ def phase_retrieval_one_unknown(
         if y is not None:
             raise TypeError("y was given without a (the measurement scalars)")
         m = require_positive_int(m, "m")
+        require_memory(64 * m, f"phase_retrieval_one_unknown(m={m}): a holds m scalars")
         a_vec = _random_signal((m,), "complex", rng)
     else:
         a_vec = np.asarray(a)

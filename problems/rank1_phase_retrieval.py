@@ -39,6 +39,7 @@ import numpy as np
 import scipy.sparse.linalg
 
 from manifoldscape.boundary.arguments import Seed, as_generator, require_positive_int, seed_as_int
+from manifoldscape.boundary.budgets import require_memory
 from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.geometry.fixed_rank import SymmetricFixedRank, SymmetricFixedRankPoint
 from manifoldscape.problems.measurements import (
@@ -245,6 +246,11 @@ def rank1_phase_retrieval(
         if y is not None:
             raise TypeError("y was given without measurements or masks")
         n = require_positive_int(n, "n")
+        rows = n * n_masks if measurement == "cdp" and isinstance(n_masks, int) else m or 6 * n
+        require_memory(
+            32 * rows * n if isinstance(rows, int) else 0,
+            f"rank1_phase_retrieval(n={n}): the measurements are m × n",
+        )
         if measurement == "cdp":
             operator = coded_diffraction(n, require_positive_int(n_masks, "n_masks"), seed=rng)
         else:

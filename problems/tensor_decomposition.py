@@ -45,6 +45,7 @@ from manifoldscape.boundary.arguments import (
     require_positive_int,
     seed_as_int,
 )
+from manifoldscape.boundary.budgets import require_memory
 from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.core.symmetry import Sign, SignedPermutation
 
@@ -223,6 +224,10 @@ def tensor_decomposition(
         r = n if components is None else require_positive_int(components, "components")
         if r > n:
             raise ValueError(f"components must be at most n = {n} (orthonormal), got {r}")
+        require_memory(
+            8 * (4 * n**4 if noise > 0 else 4 * n * n),
+            f"tensor_decomposition(n={n}): " + ("T is n⁴ dense" if noise > 0 else "A is n × n"),
+        )
         a = _haar_orthogonal(n, rng)[:, :r]
         truth_components = a
         if noise > 0:

@@ -48,7 +48,7 @@ import numpy as np
 import scipy.linalg
 
 from manifoldscape.core.loop import IterativeSolver, SolverState, require_count, require_number
-from manifoldscape.geometry import random_tangent_vector, zero_tangent_vector
+from manifoldscape.geometry import random_tangent_vector, to_tangent_space, zero_tangent_vector
 from manifoldscape.solvers.gradient_descent import estimate_hessian_norm
 from manifoldscape.solvers.trust_regions import _typical_distance, metric_inner_product
 
@@ -202,7 +202,7 @@ class CubicLanczos:
             w = w - alpha * basis[j]
             for previous in basis:  # full re-orthogonalization
                 w = w - inner(x, w, previous) * previous
-            w = manifold.to_tangent_space(x, w)
+            w = to_tangent_space(manifold, x, w)
             beta = math.sqrt(max(inner(x, w, w), 0.0))
             alphas.append(alpha)
             scale = max(scale, abs(alpha), beta)
@@ -228,7 +228,7 @@ class CubicLanczos:
         step = y[0] * basis[0]
         for coefficient, vector in zip(y[1:], basis[1:], strict=False):
             step = step + coefficient * vector
-        step = manifold.to_tangent_space(x, step)
+        step = to_tangent_space(manifold, x, step)
         h_step = hessian(x, step)
         model = inner(x, gradient, step) + 0.5 * inner(x, step, h_step)
         decrease = -(model + sigma / 3.0 * inner(x, step, step) ** 1.5)

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from manifoldscape.core.loop import IterativeSolver, SolverState, require_number
-from manifoldscape.geometry import random_tangent_vector
+from manifoldscape.geometry import SecondOrderUnavailable, random_tangent_vector, to_tangent_space
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def estimate_hessian_norm(
         estimate = float(manifold.norm(x, w))
         if not estimate > 0:
             return 0.0
-        v = manifold.to_tangent_space(x, w / estimate)
+        v = to_tangent_space(manifold, x, w / estimate)
     return estimate
 
 
@@ -96,7 +96,13 @@ class GradientDescent(IterativeSolver):
         if self.step_size is not None:
             eta = float(self.step_size)
         else:
-            estimate = estimate_hessian_norm(problem, x, gradient)
+            try:
+                estimate = estimate_hessian_norm(problem, x, gradient)
+            except SecondOrderUnavailable as exc:
+                raise SecondOrderUnavailable(
+                    f"gradient-descent estimates its step size from the Hessian: give step_size "
+                    f"on this manifold. {exc}"
+                ) from exc
             eta = 1.0 / (2.0 * estimate) if estimate > 0 else 1.0
             logger.debug("gradient-descent: ‖Hess f(x0)‖ ≈ %.4g, step size %.4g", estimate, eta)
         return GradientDescentState(

@@ -13,12 +13,13 @@ from the last m pairs (s_i, y_i), all stored in T_{x_k}M:
 
     s_k = T_{x_k→x_{k+1}}(α_k p_k),   y_k = grad f(x_{k+1}) − T_{x_k→x_{k+1}}(grad f(x_k)),
 
-where T is the manifold's vector transport (pymanopt's ``transport``: the orthogonal projection
+where T is the manifold's vector transport (``geometry.transport``: the orthogonal projection
 onto the new tangent space for embedded submanifolds — sphere, Stiefel, Grassmann — and the
 identity on Euclidean spaces); at every step the stored pairs are transported along.  The
 initial model is γ_k I with γ_k = ⟨s, y⟩/⟨y, y⟩ of the newest pair; before the first pair,
 γ₀ = ‖g‖² / |⟨g, Hess f(x₀)[g]⟩| (the exact line-minimizing step of the quadratic model along
-−g; one Hessian-vector product).  A pair enters the memory only if (cautious update)
+−g; one Hessian-vector product; 1/‖g‖ on a first-order manifold such as pymanopt's
+``FixedRankEmbedded``).  A pair enters the memory only if (cautious update)
 
     ⟨s, y⟩ ≥ ``cautious`` · ‖s‖ ‖y‖            (a dimensionless cosine, default 10⁻¹⁰),
 
@@ -51,6 +52,7 @@ from manifoldscape.core.loop import (
     require_number,
 )
 from manifoldscape.core.result import StopReason
+from manifoldscape.geometry import SecondOrderUnavailable, transport
 from manifoldscape.solvers.trust_regions import _typical_distance, metric_inner_product
 
 __all__ = ["LineSearchFailed", "RiemannianLBFGS", "RiemannianLBFGSState"]
@@ -143,8 +145,11 @@ class RiemannianLBFGS(IterativeSolver):
         gradient = problem.riemannian_gradient(x)
         g_norm = float(manifold.norm(x, gradient))
         gamma = 1.0
-        if g_norm > 0:
-            h_g = problem.riemannian_hessian(x, gradient)
+        try:
+            h_g = problem.riemannian_hessian(x, gradient) if g_norm > 0 else None
+        except SecondOrderUnavailable:  # a first-order manifold: a unit first step
+            h_g, gamma = None, 1.0 / g_norm
+        if h_g is not None:
             curvature = inner(x, gradient, h_g)
             h_norm = math.sqrt(max(inner(x, h_g, h_g), 0.0))
             # curvature at round-off level (a zero of ⟨g, Hess f[g]⟩) would give a huge γ₀
@@ -234,10 +239,10 @@ class RiemannianLBFGS(IterativeSolver):
             backtracks += 1
         new_gradient = problem.riemannian_gradient(x_new)
         step = alpha * direction
-        s = manifold.transport(x, x_new, step)
-        y = new_gradient - manifold.transport(x, x_new, g)
+        s = transport(manifold, x, x_new, step)
+        y = new_gradient - transport(manifold, x, x_new, g)
         transported = tuple(
-            (manifold.transport(x, x_new, si), manifold.transport(x, x_new, yi), rho)
+            (transport(manifold, x, x_new, si), transport(manifold, x, x_new, yi), rho)
             for si, yi, rho in memory
         )
         sy = inner(x_new, s, y)

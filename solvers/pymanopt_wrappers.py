@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+from pymanopt.manifolds import Product
 from pymanopt.optimizers import ConjugateGradient, SteepestDescent, TrustRegions
 from pymanopt.optimizers.conjugate_gradient import BETA_RULES
 from pymanopt.optimizers.optimizer import Optimizer
@@ -126,6 +127,10 @@ class _GuardedCounter(EvaluationCounter):
         self.current_point = copy_point(x)
         return super().euclidean_gradient(x)
 
+    def riemannian_gradient(self, x: Any) -> Any:
+        self.current_point = copy_point(x)
+        return super().riemannian_gradient(x)
+
 
 @dataclass(frozen=True, kw_only=True)
 class _PymanoptSolver(Solver):
@@ -194,9 +199,12 @@ class _PymanoptSolver(Solver):
                 max_time=self.max_time - (time.perf_counter() - start),
             )._optimizer(tolerance)
             try:
-                outcome = optimizer.run(
-                    pymanopt_problem, initial_point=copy_point(current), **self._run_options()
-                )
+                # pymanopt divides 0/0 on reaching an exact zero of a quadratic model (tCG's
+                # step to the boundary along a zero direction); the NaN cost is caught below
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    outcome = optimizer.run(
+                        pymanopt_problem, initial_point=copy_point(current), **self._run_options()
+                    )
             except _NonFiniteCost as exc:
                 elapsed = time.perf_counter() - start
                 point = counter.current_point
@@ -227,9 +235,7 @@ class _PymanoptSolver(Solver):
                 break
             # pymanopt's tolerance is absolute: test the point where it stopped with the
             # threshold measured there, and go on from it if the threshold is smaller
-            point = (
-                list(outcome.point) if isinstance(outcome.point, (list, tuple)) else outcome.point
-            )
+            point = list(outcome.point) if isinstance(problem.manifold, Product) else outcome.point
             norm = problem.gradient_norm(point)
             tolerance = scale.threshold(_Probe(point, norm), self.rtol_gradient)
             if norm <= tolerance or round_ == _ROUNDS - 1 or iterations_done >= self.max_iterations:
@@ -274,7 +280,8 @@ class _PymanoptSolver(Solver):
         iterations: int | None,
         append_final: bool,
     ) -> Result:
-        point = list(point) if isinstance(point, (list, tuple)) else point
+        if isinstance(problem.manifold, Product):
+            point = list(point)
         cost = problem.cost(point)
         gradient_norm = problem.gradient_norm(point)
         log = optimizer._log["iterations"] if self.logs_iterations and optimizer._log else None

@@ -21,7 +21,16 @@ from manifoldscape.experiments.store import (
     open_store,
 )
 
-DEFINITION = {"format": 1, "problem": "rayleigh", "grid": [["n", [3, 4]]], "seed": 0}
+DEFINITION = {
+    "format": 1,
+    "problem": "rayleigh",
+    "grid": [["n", [3, 4]]],
+    "problem_options": {},
+    "solver": "trust-regions",
+    "solver_options": {},
+    "start": "random",
+    "seed": 0,
+}
 
 
 def _record(point, trial, **fields):
@@ -150,7 +159,7 @@ def test_readonly_open_needs_an_existing_store(tmp_path):
     with pytest.raises(StoreError, match="does not exist"):
         open_store(tmp_path / "no" / "dir.sqlite")
     path = _filled(tmp_path / "s.sqlite")
-    with open_store(path, readonly=True) as store, pytest.raises(sqlite3.OperationalError):
+    with open_store(path, readonly=True) as store, pytest.raises(StoreError, match="read-only"):
         store.add(_record(3, 9))
 
 
@@ -251,3 +260,71 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path, rng):
     assert keys == reference_keys
     assert rows == reference_rows  # bit for bit: SQLite REALs are the doubles computed
     assert np.mean([row[DETERMINISTIC_COLUMNS.index("success")] for row in rows]) > 0.5
+
+
+# --------------------------------------------------------------------------- schema 1 → 2
+def _version_1_store(path):
+    """A store as schema version 1 wrote it: no morse_nondegenerate column."""
+    from manifoldscape.experiments.store import _SCHEMA_SQL
+
+    connection = sqlite3.connect(path)
+    with connection:
+        for statement in _SCHEMA_SQL:
+            connection.execute(statement)
+        connection.execute("ALTER TABLE trials DROP COLUMN morse_nondegenerate")
+        connection.execute("INSERT INTO schema_version (version) VALUES (1)")
+        connection.execute(
+            "INSERT INTO sweeps (hash, definition) VALUES (?, ?)",
+            (definition_hash(DEFINITION), json.dumps(DEFINITION)),
+        )
+        for trial in range(2):
+            record = _record(3, trial)
+            names = list(record)
+            connection.execute(
+                f"INSERT INTO trials ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                [int(v) if isinstance(v, bool) else v for v in record.values()],
+            )
+    connection.close()
+    return path
+
+
+def test_a_version_1_store_is_read_unchanged_and_migrated_when_written(tmp_path):
+    path = _version_1_store(tmp_path / "old.sqlite")
+    before = path.read_bytes()
+    with open_store(path, readonly=True) as store:
+        assert store.version == 1
+        records = store.records()
+    assert [r["morse_nondegenerate"] for r in records] == [None, None]
+    assert path.read_bytes() == before  # reading changes nothing
+    with open_store(path) as store:
+        assert store.bind(DEFINITION) == definition_hash(DEFINITION)
+        store.add(_record(3, 2, morse_nondegenerate=True))
+    connection = sqlite3.connect(path)
+    assert connection.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+    stored = connection.execute("SELECT trial, morse_nondegenerate FROM trials ORDER BY trial")
+    assert stored.fetchall() == [(0, None), (1, None), (2, 1)]
+    connection.close()
+
+
+def test_sweeps_record_whether_the_point_is_morse_nondegenerate(tmp_path):
+    from manifoldscape.experiments.sweep import sweep
+
+    result = sweep("rayleigh", {"n": [4]}, trials=2, db=tmp_path / "s.sqlite", workers=0,
+                   progress=False)  # fmt: skip
+    assert [r["morse_nondegenerate"] for r in result.records()] == [1, 1]
+
+
+def test_a_version_1_sweep_resumes(tmp_path):
+    from manifoldscape.experiments.sweep import sweep
+
+    db = tmp_path / "s.sqlite"
+    first = sweep("rayleigh", {"n": [4]}, trials=2, db=db, workers=0, progress=False)
+    connection = sqlite3.connect(db)  # take the file back to schema version 1
+    with connection:
+        connection.execute("ALTER TABLE trials DROP COLUMN morse_nondegenerate")
+        connection.execute("UPDATE schema_version SET version = 1")
+    connection.close()
+    again = sweep("rayleigh", {"n": [4]}, trials=3, db=db, workers=0, progress=False)
+    assert (again.ran, again.skipped, again.stored) == (1, 2, 3)
+    assert again.sweep_id == first.sweep_id
+    assert [r["morse_nondegenerate"] for r in again.records()] == [None, None, 1]

@@ -291,6 +291,26 @@ def test_one_worker_two_workers_and_a_dask_cluster_store_identical_results(tmp_p
         assert "1 BLAS thread per worker" in result.executor
     assert "Dask LocalCluster: 2 worker processes" in result.executor
     assert stored["pool-1"] == stored["pool-2"] == stored["dask"]
+    # the same through a scheduler address (probed for its handshake before the client connects)
+    import logging
+
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR
+    ) as cluster:
+        db = tmp_path / "address.sqlite"
+        result = sweep(
+            "phase_retrieval",
+            PR_GRID,
+            trials=3,
+            db=db,
+            progress=False,
+            scheduler=cluster.scheduler_address,
+            timeout=10,
+        )
+    assert result.ran == 6 and result.errors == 0
+    assert _deterministic(db) == stored["pool-1"]
     with open_store(tmp_path / "dask.sqlite", readonly=True) as store:
         workers = {r["worker"] for r in store.records()}
     assert all(w.split(":")[1] != str(os.getpid()) for w in workers)  # ran in other processes
@@ -420,7 +440,7 @@ def test_cli_sweep_show_and_plot(tmp_path, capsys):
     assert [row["m"] for row in data["summary"]] == [24, 48]
     assert data["definition"]["solver_options"] == {"max_iterations": 200}
     status, out, _ = _cli(capsys, *argv)
-    assert status == 0 and "0 trial(s) run, 4 already stored" in out
+    assert status == 0 and "4 trial(s) planned, 0 run, 4 already stored" in out
     assert "spurious min" in out
     status, out, _ = _cli(capsys, "sweep", "show", db, "--json")
     shown = json.loads(out)

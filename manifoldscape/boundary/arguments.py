@@ -64,6 +64,12 @@ def as_real_array(value: Any, name: str, ndim: int | None = None) -> np.ndarray:
     return array
 
 
+def require_nonempty(shape: tuple[int, ...], name: str) -> None:
+    """Raise ``ValueError`` for an array with a zero extent (a 0 × 0 matrix, say)."""
+    if any(extent == 0 for extent in shape):
+        raise ValueError(f"{name} must be a non-empty matrix, got shape {tuple(shape)}")
+
+
 def require_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     """Return ``value`` as an int at least ``minimum``, or raise."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):

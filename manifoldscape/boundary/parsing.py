@@ -181,28 +181,18 @@ def parse_number_list(text: str) -> list[int] | list[float] | None:
 
 
 def load_array_file(text: str, what: str) -> Any:
-    """The array stored in a ``.npy`` file, or in a one-array or ``scipy.sparse`` ``.npz`` file."""
-    path = Path(text)
-    if path.suffix not in (".npy", ".npz"):
-        raise UsageError(f"{what}: expected an array file ending in .npy or .npz, got {text!r}")
-    if not path.is_file():
-        raise UsageError(f"{what}: no such file {text!r}")
-    try:
-        if path.suffix == ".npy":
-            return np.load(path, allow_pickle=False)
-        with np.load(path, allow_pickle=False) as archive:
-            keys = list(archive.keys())
-            if {"format", "shape", "data"} <= set(keys):
-                import scipy.sparse
+    """The array stored in a ``.npy`` file, or in a one-array or ``scipy.sparse`` ``.npz`` file.
 
-                return scipy.sparse.load_npz(path)
-            if len(keys) != 1:
-                raise UsageError(f"{what}: {text!r} holds {len(keys)} arrays, expected one")
-            return archive[keys[0]]
-    except UsageError:
-        raise
-    except Exception as exc:
-        raise UsageError(f"{what}: cannot read {text!r}: {one_line(exc)}") from exc
+    Read by ``manifoldscape.boundary.files``: headers and sizes checked before the data, no
+    pickles, sparse indices checked before scipy sees them.
+    """
+    from manifoldscape.boundary.files import ArrayFileError
+    from manifoldscape.boundary.files import load_array_file as load
+
+    try:
+        return load(text, what)
+    except ArrayFileError as exc:
+        raise UsageError(one_line(exc)) from None
 
 
 def parse_value(text: str, kinds: set[str], what: str) -> Any:

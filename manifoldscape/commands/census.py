@@ -73,6 +73,9 @@ def _run_census(
     from manifoldscape.core.registry import solver_registry
     from manifoldscape.landscape.census import census
 
+    shared.limit(args.starts, f"--starts {args.starts}", "starts")
+    if args.explore_runs is not None:
+        shared.limit(args.explore_runs, f"--explore-runs {args.explore_runs}", "starts")
     problem, parameters = shared.build_problem(args.name, args.param, args.seed)
     solvers = tuple(args.solver or ("trust-regions",))
     for name in solvers:
@@ -137,12 +140,7 @@ def _scalars(parameters: dict[str, Any]) -> str:
 
 
 def _check_output(text: str, shared: Any) -> Path:
-    path = Path(text)
-    if path.suffix.lower() not in (".png", ".svg"):
-        raise shared.UsageError(f"--output must end in .png or .svg, got {text!r}")
-    if not path.parent.is_dir():
-        raise shared.UsageError(f"--output: directory {str(path.parent)!r} does not exist")
-    return path
+    return shared.check_output(text, "--output", (".png", ".svg"))
 
 
 def _command_picture(args: argparse.Namespace, shared: Any, kind: str) -> int:

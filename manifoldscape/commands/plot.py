@@ -40,12 +40,13 @@ DEFAULT_SOLVERS = ("gradient-descent", "trust-regions")
 
 
 def _output_path(text: str, shared: Any) -> Path:
-    path = Path(text)
-    if path.suffix.lower() not in (".png", ".svg"):
-        raise shared.UsageError(f"--output must end in .png or .svg, got {text!r}")
-    if not path.parent.is_dir():
-        raise shared.UsageError(f"--output: directory {str(path.parent)!r} does not exist")
-    return path
+    return shared.check_output(text, "--output", (".png", ".svg"))
+
+
+def _grid_budget(shared: Any, cells: int, what: str) -> None:
+    """A picture's grid: its memory (a few float arrays per cell) and its number of cells."""
+    shared.require_memory(8 * 8 * cells, what)
+    shared.limit(cells, what, "cells")
 
 
 def _positive_float(text: str) -> float:
@@ -80,8 +81,16 @@ def _finish(args: argparse.Namespace, shared: Any, figure: Any, path: Path, **in
 def _run_sphere(args: argparse.Namespace, shared: Any) -> int:
     from manifoldscape.landscape import plots
 
-    problem, _ = shared.build_problem(args.name, args.param, args.seed)
     path = _output_path(args.output, shared)
+    resolution = args.resolution
+    _grid_budget(
+        shared,
+        2 * resolution * resolution,
+        f"--resolution {resolution} (a {resolution} × {2 * resolution} grid on the sphere)",
+    )
+    if args.starts:
+        shared.limit(args.starts, f"--starts {args.starts}", "starts")
+    problem, _ = shared.build_problem(args.name, args.param, args.seed)
     points = [shared.load_point(text, problem) for text in args.point or ()]
     classes: list[Any] = []
     if args.starts:
@@ -114,8 +123,12 @@ def _run_slice(args: argparse.Namespace, shared: Any) -> int:
     from manifoldscape.geometry import random_point
     from manifoldscape.landscape import plots
 
-    problem, _ = shared.build_problem(args.name, args.param, args.seed)
     path = _output_path(args.output, shared)
+    resolution = args.resolution
+    _grid_budget(
+        shared, resolution * resolution, f"--resolution {resolution} (a {resolution}² grid)"
+    )
+    problem, _ = shared.build_problem(args.name, args.param, args.seed)
     if args.point is not None:
         point, where = shared.load_point(args.point, problem), args.point
     else:
@@ -137,8 +150,9 @@ def _run_slice(args: argparse.Namespace, shared: Any) -> int:
 def _run_profile(args: argparse.Namespace, shared: Any) -> int:
     from manifoldscape.landscape import plots
 
-    problem, _ = shared.build_problem(args.name, args.param, args.seed)
     path = _output_path(args.output, shared)
+    _grid_budget(shared, args.samples, f"--samples {args.samples}")
+    problem, _ = shared.build_problem(args.name, args.param, args.seed)
     x = shared.load_point(args.start, problem)
     y = shared.load_point(args.end, problem)
     figure = _draw(
@@ -158,8 +172,8 @@ def _run_spectrum(args: argparse.Namespace, shared: Any) -> int:
     from manifoldscape.core.certificate import certify
     from manifoldscape.landscape import plots
 
-    problem, _ = shared.build_problem(args.name, args.param, args.seed)
     path = _output_path(args.output, shared)
+    problem, _ = shared.build_problem(args.name, args.param, args.seed)
     point = shared.load_point(args.point, problem)
     certificate = _draw(shared, f"certifying {args.point!r}", certify, problem, point)
     figure = plots.hessian_spectrum(problem, point, certificate=certificate)
@@ -173,8 +187,8 @@ def _run_convergence(args: argparse.Namespace, shared: Any) -> int:
     from manifoldscape.geometry import random_point
     from manifoldscape.landscape import plots
 
-    problem, _ = shared.build_problem(args.name, args.param, args.seed)
     path = _output_path(args.output, shared)
+    problem, _ = shared.build_problem(args.name, args.param, args.seed)
     names = list(dict.fromkeys(args.solver or DEFAULT_SOLVERS))
     given = shared.parse_options(args.option, "--option")
     seed = args.seed + 1 if args.solver_seed is None else args.solver_seed

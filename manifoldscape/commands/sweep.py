@@ -4,7 +4,8 @@
 
     manifoldscape sweep NAME --grid KEY=V1,V2,... [--grid ...] --trials T --db FILE
                              [--solver S] [--option K=V ...] [--param K=V ...] [--start S]
-                             [--workers W | --scheduler ADDRESS] [--seed N] [--json]
+                             [--workers W | --scheduler ADDRESS [--timeout S]] [--seed N]
+                             [--retry-errors] [--json]
     manifoldscape sweep show FILE [--json]
     manifoldscape plot phase-transition FILE --output OUT.png [--x KEY] [--y KEY]
                                         [--line LABEL=X ...]
@@ -12,14 +13,16 @@
 Grid values are numbers, strings or expressions of the other parameters (``m=1*n,2*n,4*n``; see
 ``manifoldscape.experiments.sweep``).  ``--workers 0`` runs in this process, ``--scheduler local``
 on a Dask LocalCluster, ``--scheduler tcp://HOST:PORT`` on a running Dask scheduler.  Running the
-same command again resumes the sweep; a different sweep under the same ``--db`` is refused.
+same command again resumes the sweep (``--retry-errors`` also runs the trials stored as errors
+again); a different sweep under the same ``--db`` is refused.  The grid is checked point by
+point and its size (points × trials, ``MANIFOLDSCAPE_MAX_TRIALS``) before the store file is
+created.  A scheduler address must be trusted: Dask clients unpickle what it sends.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 
@@ -63,7 +66,15 @@ def add_command(commands: Any, plot_kinds: Any, shared: Any) -> None:
         "--scheduler", metavar="ADDRESS", help="a Dask scheduler address, or 'local'"
     )
     parser.add_argument(
-        "--timeout", type=float, default=10.0, help="seconds to reach the scheduler"
+        "--timeout",
+        type=_seconds,
+        default=10.0,
+        help="seconds to reach the scheduler (default 10)",
+    )
+    parser.add_argument(
+        "--retry-errors",
+        action="store_true",
+        help="run the trials stored as errors again, replacing them",
     )
     parser.add_argument("--seed", type=shared.non_negative_int, default=0, help="sweep seed")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -89,6 +100,20 @@ def add_command(commands: Any, plot_kinds: Any, shared: Any) -> None:
         help="a labelled vertical line at x = X (repeatable), e.g. 'm=2n-1=1.97'",
     )
     plot.set_defaults(run=lambda args: _plot(args, shared))
+
+
+def _seconds(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= 86400):
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of seconds (at most 86400), got {text!r}"
+        )
+    return value
 
 
 def _parse_grid(items: list[str] | None, shared: Any) -> dict[str, list[str]]:
@@ -138,6 +163,7 @@ def _run(args: argparse.Namespace, shared: Any) -> int:
             seed=args.seed,
             progress=not args.no_progress and not args.json,
             timeout=args.timeout,
+            retry_errors=args.retry_errors,
         )
     except (SweepError, ValueError, TypeError) as exc:
         raise shared.UsageError(" ".join(str(exc).split())) from None
@@ -152,6 +178,8 @@ def _run(args: argparse.Namespace, shared: Any) -> int:
                 "ran": result.ran,
                 "skipped": result.skipped,
                 "errors": result.errors,
+                "stored_errors": result.stored_errors,
+                "planned": result.planned,
                 "restarts": result.restarts,
                 "stored": result.stored,
                 "executor": result.executor,
@@ -160,10 +188,7 @@ def _run(args: argparse.Namespace, shared: Any) -> int:
             }
         )
         return 0
-    print(
-        f"sweep {result.sweep_id} in {result.db}: {result.ran} trial(s) run, {result.skipped} "
-        f"already stored, {result.errors} error(s), {result.elapsed_s:.1f} s"
-    )
+    print(result.headline())
     print(f"executor: {result.executor}")
     print(format_summary(summary, result.definition))
     return 0
@@ -199,7 +224,8 @@ def _show(file: str, as_json: bool, shared: Any) -> int:
         f"{key}={','.join(str(v) for v in values)}" for key, values in definition["grid"]
     )
     fixed = " ".join(f"{k}={v}" for k, v in definition["problem_options"].items())
-    print(f"sweep {sweep_id} in {file}: {len(records)} trial(s) stored")
+    errors = sum(1 for r in records if r["error"])
+    print(f"sweep {sweep_id} in {file}: {len(records)} trial(s) stored, {errors} error(s)")
     print(
         f"problem {definition['problem']} {fixed} grid {grid}; solver {definition['solver']} "
         f"{definition['solver_options'] or ''}; start {definition['start']}; "
@@ -212,11 +238,7 @@ def _show(file: str, as_json: bool, shared: Any) -> int:
 def _plot(args: argparse.Namespace, shared: Any) -> int:
     from manifoldscape.experiments.sweep import SweepError, phase_transition
 
-    output = Path(args.output)
-    if output.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise shared.UsageError(f"--output must end in .png, .svg or .pdf, got {args.output!r}")
-    if not output.parent.is_dir():
-        raise shared.UsageError(f"--output: directory {str(output.parent)!r} does not exist")
+    output = shared.check_output(args.output, "--output", (".png", ".svg", ".pdf"))
     import matplotlib
 
     matplotlib.use("Agg")

@@ -44,11 +44,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.linalg
-import scipy.sparse.linalg
 
 from manifoldscape.boundary.arguments import Seed, as_generator
 from manifoldscape.core.hessian import RiemannianHessian
+from manifoldscape.core.spectrum import Spectrum, choose_method, dense_spectrum, krylov_spectrum
 from manifoldscape.core.tolerance import (
     ambient_size,
     decide_below,
@@ -241,16 +240,6 @@ def _interval_classes(low: float, high: float, tol: float, floor: float) -> froz
     return frozenset(out)
 
 
-def _index_decided(sets: list[frozenset[str]], hidden: int) -> bool:
-    """Whether round-off leaves the number of negative eigenvalues decided.
-
-    The ``hidden`` eigenvalues Lanczos did not compute (the second to last ``sets`` before the
-    largest) are a lower bound by construction, not a round-off question, and are skipped.
-    """
-    computed = sets if not hidden else sets[: -hidden - 1] + sets[-1:]
-    return all(s == {_NEGATIVE} or _NEGATIVE not in s for s in computed)
-
-
 def _possible_verdicts(sets: list[frozenset[str]]) -> set[Verdict]:
     """The verdicts some assignment of signs (one from each set) gives (module docstring)."""
     if not sets:
@@ -269,102 +258,159 @@ def _possible_verdicts(sets: list[frozenset[str]]) -> set[Verdict]:
     return out
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What the decision needs besides the spectrum: the gradient and the tolerance settings."""
+
+    gradient_norm: float
+    egrad_norm: float
+    size: int
+    length: float
+    rtol_gradient: float
+    rtol_eigenvalue: float
+    gradient_tolerance: float | None
+    eigenvalue_tolerance: float | None
+    orbit_size: int
+    symmetry_name: str
+
+
 @dataclass
-class _Spectrum:
-    """What the eigenvalue computation found (off-orbit values, orbit block, products)."""
+class _Decision:
+    """The verdict a spectrum supports, with everything the certificate reports about it."""
 
-    eigenvalues: np.ndarray  # ascending; Lanczos: the k smallest, then the largest
+    verdict: Verdict | None  # None: the spectrum is not resolved enough (Krylov goes on)
+    eigenvalues: np.ndarray
     symmetry_eigenvalues: np.ndarray
-    hessian_norm: float
-    method: str
-    hidden: int = 0  # eigenvalues not computed (Lanczos), lying between the last two listed
-    orbit_leak: float = 0.0  # max ‖H s‖ over orbit directions s (0 without orbit)
-    full: np.ndarray | None = None  # the whole spectrum, orbit included, when it was cheap
+    index: int
+    index_exact: bool
+    null_dimension: int
+    morse: bool
+    critical: bool | None
+    tau_g: float
+    tau_e: float
+    floor_g: float
+    floor_e: float
+    verified: bool
+    notes: list[str]
 
 
-def _dense_spectrum(hessian: RiemannianHessian, orbit: np.ndarray) -> _Spectrum:
-    h = hessian.matrix()
-    if not np.all(np.isfinite(h)):
-        raise FloatingPointError("the Hessian matrix holds NaN or Inf")
-    full = np.linalg.eigvalsh(h)
-    k = orbit.shape[1]
-    if k:
-        q = scipy.linalg.qr(orbit, mode="full")[0]
-        complement = q[:, k:]
-        eigs = np.linalg.eigvalsh(complement.T @ h @ complement)
-        block = orbit.T @ h @ orbit
-        sym_eigs = np.linalg.eigvalsh(0.5 * (block + block.T))
-        leak = float(np.max(np.linalg.norm(h @ orbit, axis=0)))
+def _decide(spectrum: Spectrum, hessian: RiemannianHessian, ctx: _Context) -> _Decision:
+    """Classify from a (possibly partial) spectrum: the rules of the module docstring."""
+    floor_g = gradient_floor(ctx.egrad_norm, ctx.gradient_norm, ctx.size)
+    floor_e = eigenvalue_floor(hessian.term_size, ctx.size, hessian.asymmetry_norm)
+    norm = spectrum.hessian_norm
+    tau_g = (
+        relative_gradient_tolerance(ctx.rtol_gradient, norm, ctx.length)
+        if ctx.gradient_tolerance is None
+        else float(ctx.gradient_tolerance)
+    )
+    tau_e = (
+        relative_eigenvalue_tolerance(ctx.rtol_eigenvalue, norm, ctx.gradient_norm, ctx.length)
+        if ctx.eigenvalue_tolerance is None
+        else float(ctx.eigenvalue_tolerance)
+    )
+    critical = decide_below(ctx.gradient_norm, tau_g, floor_g)
+    notes: list[str] = []
+
+    eigs, radii = spectrum.eigenvalues, spectrum.radii
+    sym_eigs, verified = spectrum.symmetry_eigenvalues, True
+    if ctx.orbit_size and critical is not False and spectrum.orbit_leak > tau_e + floor_e:
+        verified = False
+        notes.append(
+            f"the declared symmetry {ctx.symmetry_name} does not leave the cost invariant "
+            f"here: the Hessian maps its orbit directions to vectors of norm up to "
+            f"{spectrum.orbit_leak:.3g} > tolerance {tau_e:.3g}; the verdict uses the whole "
+            "spectrum, orbit directions included"
+        )
+        if spectrum.full is not None:
+            eigs, radii = spectrum.full, np.zeros(spectrum.full.size)
+        else:
+            order = np.argsort(np.concatenate([eigs[:-1], sym_eigs]), kind="stable")
+            eigs = np.concatenate([np.concatenate([eigs[:-1], sym_eigs])[order], eigs[-1:]])
+            radii = np.concatenate(
+                [np.concatenate([radii[:-1], np.zeros(sym_eigs.size)])[order], radii[-1:]]
+            )
+        sym_eigs = np.zeros(0)
+
+    sets = [_classes(float(v), tau_e, floor_e + float(r)) for v, r in zip(eigs, radii, strict=True)]
+    if spectrum.hidden and len(eigs):
+        top = float(eigs[-1] + radii[-1])
+        between = _interval_classes(spectrum.hidden_low, top, tau_e, floor_e)
+        sets = sets[:-1] + [between] * spectrum.hidden + sets[-1:]
+    if spectrum.method == "krylov" and not np.isfinite(spectrum.hidden_low) and len(sets) > 1:
+        sets[0] = sets[0] | _interval_classes(-np.inf, float(eigs[0]), tau_e, floor_e)
+    index = sum(1 for c in sets if c == {_NEGATIVE})
+    index_exact = all(c == {_NEGATIVE} or _NEGATIVE not in c for c in sets)
+    null_dimension = sum(1 for c in sets if c == {_ZERO})
+    possible = _possible_verdicts(sets)
+
+    if norm <= floor_e:
+        notes.append(
+            f"the Hessian (norm {norm:.3g}) is below its round-off floor {floor_e:.3g}: the cost "
+            "is constant near this point to working precision (or shifted or scaled beyond "
+            "double precision)"
+        )
+    verdict: Verdict | None
+    if critical is False:
+        verdict = Verdict.NOT_CRITICAL
+    elif critical is None:
+        verdict = Verdict.DEGENERATE
+        notes.append(
+            f"round-off prevents deciding whether the point is critical: ‖grad f‖ = "
+            f"{ctx.gradient_norm:.3g} is within the round-off floor {floor_g:.3g} of the "
+            f"tolerance {tau_g:.3g} (the cancellation in projecting ∇f of norm "
+            f"{ctx.egrad_norm:.3g})"
+        )
+    elif not len(eigs):
+        verdict = Verdict.DEGENERATE
+        notes.append("the tangent space holds only symmetry directions")
+    elif len(possible) == 1 and index_exact:
+        verdict = possible.pop()
     else:
-        eigs, sym_eigs, leak = full, np.zeros(0), 0.0
-    hessian_norm = float(np.max(np.abs(full))) if full.size else 0.0
-    return _Spectrum(eigs, sym_eigs, hessian_norm, "dense", 0, leak, full)
-
-
-def _lanczos_spectrum(
-    hessian: RiemannianHessian, orbit: np.ndarray, k: int, rng: np.random.Generator
-) -> _Spectrum:
-    """Smallest k and largest eigenvalue of H off the orbit, the orbit block, and ‖H‖.
-
-    The orbit directions S are moved out of the way of each extreme by a shift:
-    H_± = (I − SSᵀ) H (I − SSᵀ) ± σ SSᵀ with σ = 2‖H‖ + 1, so the eigenvalues ARPACK converges to
-    are those of the complement.
-    """
-    d = hessian.dim
-    s = orbit.shape[1]
-    plain = hessian.linear_operator()
-
-    def checked(c: np.ndarray) -> np.ndarray:
-        out = plain.matvec(c)
-        if not np.all(np.isfinite(out)):
-            raise FloatingPointError("a Hessian-vector product holds NaN or Inf")
-        return out
-
-    op = scipy.sparse.linalg.LinearOperator((d, d), matvec=checked, dtype=float)
-    v0 = rng.standard_normal(d)
-    norm = scipy.sparse.linalg.eigsh(
-        op, k=1, which="LM", v0=v0, tol=1e-3, return_eigenvectors=False
+        resolved = [_classes(float(v), tau_e, floor_e) for v in eigs]
+        listed = sets[: len(eigs) - 1] + sets[-1:] if spectrum.hidden else sets
+        open_interval = spectrum.hidden and len(sets[len(eigs) - 1]) > 1
+        if spectrum.method == "krylov" and (
+            open_interval or any(len(c) > len(r) for c, r in zip(listed, resolved, strict=True))
+        ):
+            verdict = None  # the Krylov intervals, not round-off, leave it open: go on
+        else:
+            verdict = Verdict.DEGENERATE
+            undecided = sum(1 for c in sets if len(c) > 1)
+            names = ", ".join(sorted(v.value for v in possible))
+            notes.append(
+                f"round-off prevents a decision: {undecided} eigenvalue(s) lie within the "
+                f"round-off floor {floor_e:.3g} of the tolerance {tau_e:.3g}, consistent with "
+                f"{names} (or with more than one index)"
+            )
+    if spectrum.method == "krylov" and spectrum.radii.size and spectrum.radii[-1] > 1e-3 * norm:
+        verdict = None  # ‖Hess f‖, and with it every tolerance, is not known yet
+    return _Decision(
+        verdict=verdict,
+        eigenvalues=np.asarray(eigs, dtype=float),
+        symmetry_eigenvalues=np.asarray(sym_eigs, dtype=float),
+        index=int(index),
+        index_exact=bool(index_exact),
+        null_dimension=int(null_dimension),
+        morse=bool(
+            verdict not in (None, Verdict.NOT_CRITICAL, Verdict.DEGENERATE)
+            and len(eigs) > 0
+            and all(_ZERO not in c for c in sets)
+        ),
+        critical=critical,
+        tau_g=float(tau_g),
+        tau_e=float(tau_e),
+        floor_g=float(floor_g),
+        floor_e=float(floor_e),
+        verified=verified,
+        notes=notes,
     )
-    hessian_norm = abs(float(norm[0]))
-    if s:
-        images = np.column_stack([op.matvec(orbit[:, j]) for j in range(s)])
-        block = orbit.T @ images
-        sym_eigs = np.linalg.eigvalsh(0.5 * (block + block.T))
-        leak = float(np.max(np.linalg.norm(images, axis=0)))
-    else:
-        sym_eigs, leak = np.zeros(0), 0.0
-    shift = 2.0 * hessian_norm + 1.0
-
-    def shifted(sign: float) -> scipy.sparse.linalg.LinearOperator:
-        def matvec(c: np.ndarray) -> np.ndarray:
-            c = np.asarray(c).reshape(-1)
-            if not s:
-                return op.matvec(c)
-            s_c = orbit.T @ c
-            out = op.matvec(c - orbit @ s_c)
-            return out - orbit @ (orbit.T @ out) + sign * shift * (orbit @ s_c)
-
-        return scipy.sparse.linalg.LinearOperator((d, d), matvec=matvec, dtype=float)
-
-    k = max(min(k, d - s - 1), 1)
-    ncv = min(d, max(2 * k + 1, 40))  # a longer Krylov basis restarts less on clustered spectra
-    smallest = scipy.sparse.linalg.eigsh(
-        shifted(+1.0), k=k, which="SA", v0=v0, tol=1e-8, ncv=ncv, return_eigenvectors=False
-    )
-    largest = scipy.sparse.linalg.eigsh(
-        shifted(-1.0), k=1, which="LA", v0=v0, tol=1e-8, ncv=ncv, return_eigenvectors=False
-    )
-    hessian_norm = max(
-        hessian_norm,
-        float(np.max(np.abs(smallest))),
-        float(np.max(np.abs(largest))),
-        float(np.max(np.abs(sym_eigs), initial=0.0)),
-    )
-    eigs = np.concatenate([np.sort(smallest), largest])
-    return _Spectrum(eigs, sym_eigs, hessian_norm, "lanczos", d - s - k - 1, leak)
 
 
 # --------------------------------------------------------------------------- certify
+_METHODS = ("auto", "dense", "krylov")
+
+
 def _check_options(
     gradient_tolerance: Any,
     eigenvalue_tolerance: Any,
@@ -372,6 +418,8 @@ def _check_options(
     rtol_eigenvalue: Any,
     dense_limit: Any,
     lanczos_k: Any,
+    method: Any,
+    max_krylov_steps: Any,
 ) -> None:
     def number(value: Any) -> bool:
         return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
@@ -387,11 +435,17 @@ def _check_options(
     ):
         if value is not None and not (number(value) and 0 <= value < math.inf):
             raise ValueError(f"{name} must be a non-negative finite number or None, got {value!r}")
-    for name, value, minimum in (("dense_limit", dense_limit, 0), ("lanczos_k", lanczos_k, 1)):
+    for name, value, minimum in (
+        ("dense_limit", dense_limit, 0),
+        ("lanczos_k", lanczos_k, 0),
+        ("max_krylov_steps", max_krylov_steps, 1),
+    ):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise TypeError(f"{name} must be an integer, got {value!r}")
         if value < minimum:
             raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {', '.join(_METHODS)}, got {method!r}")
 
 
 def certify(
@@ -402,17 +456,24 @@ def certify(
     eigenvalue_tolerance: float | None = None,
     rtol_gradient: float = 1e-6,
     rtol_eigenvalue: float = 1e-6,
+    method: str = "auto",
     dense_limit: int = 2000,
-    lanczos_k: int = 6,
+    lanczos_k: int = 0,
+    max_krylov_steps: int = 600,
     seed: Seed = 0,
 ) -> Certificate:
     """Classify ``point`` by its Riemannian gradient and Hessian, modulo the problem's symmetry.
 
-    All Hessian eigenvalues are computed from the matrix in an orthonormal tangent basis when the
-    tangent dimension is at most ``dense_limit``; beyond, the ``lanczos_k`` smallest and the
-    largest come from Lanczos on the matrix-free operator (nothing of size d × d is formed).
-    Explicit ``gradient_tolerance`` / ``eigenvalue_tolerance`` replace the relative thresholds
-    rtol · ‖Hess f‖ · ℓ and rtol · ‖Hess f‖ + ‖grad f‖/ℓ; the round-off floors always apply
+    ``method``: "dense" computes every Hessian eigenvalue from the matrix in an orthonormal
+    tangent basis (at most ``dense_limit`` tangent dimensions); "krylov" runs Lanczos on the
+    matrix-free operator until the verdict and the index are decided
+    (``manifoldscape.core.spectrum``; at most ``max_krylov_steps`` steps, then the dense matrix
+    if it is allowed); "auto" (the default) takes whichever counts fewer operations.  The
+    certificate's ``method`` and ``hessian_products`` say which it took and what it cost.
+    ``lanczos_k`` asks Krylov for that many bottom eigenvalues resolved as well; ask
+    ``method="dense"`` for the full spectrum.  Explicit ``gradient_tolerance`` /
+    ``eigenvalue_tolerance`` replace the relative thresholds rtol · ‖Hess f‖ · ℓ and
+    rtol · ‖Hess f‖ + ‖grad f‖/ℓ; the round-off floors always apply
     (``manifoldscape.core.tolerance``).  A Hessian that cannot be computed (NaN or Inf products)
     gives a ``degenerate`` certificate whose note says so.
     """
@@ -423,6 +484,8 @@ def certify(
         rtol_eigenvalue,
         dense_limit,
         lanczos_k,
+        method,
+        max_krylov_steps,
     )
     x = problem.check_point(point, "point")
     cost = problem.cost(x)
@@ -434,138 +497,127 @@ def certify(
             f"gradient norm {gradient_norm})"
         )
     size = ambient_size(x)
-    length = length_scale(x)
     hessian = RiemannianHessian(problem, x)
     d = hessian.dim
     orbit = orbit_basis(problem, x, hessian.basis)
+    ctx = _Context(
+        gradient_norm=float(gradient_norm),
+        egrad_norm=float(egrad_norm),
+        size=size,
+        length=length_scale(x),
+        rtol_gradient=float(rtol_gradient),
+        rtol_eigenvalue=float(rtol_eigenvalue),
+        gradient_tolerance=gradient_tolerance,
+        eigenvalue_tolerance=eigenvalue_tolerance,
+        orbit_size=orbit.shape[1],
+        symmetry_name=problem.symmetry.name,
+    )
+    off = d - orbit.shape[1]
     notes: list[str] = []
     try:
-        if d - orbit.shape[1] <= 0:
-            spectrum = _Spectrum(np.zeros(0), np.zeros(orbit.shape[1]), 0.0, "dense")
-        elif d <= dense_limit or d - orbit.shape[1] <= 2:
-            spectrum = _dense_spectrum(hessian, orbit)
+        if off <= 0:
+            spectrum = Spectrum(np.zeros(0), np.zeros(orbit.shape[1]), 0.0, "dense")
         else:
-            spectrum = _lanczos_spectrum(hessian, orbit, lanczos_k, as_generator(seed))
-    except (FloatingPointError, scipy.sparse.linalg.ArpackNoConvergence) as exc:
+            chosen = method
+            if method == "auto":
+                chosen = choose_method(hessian, orbit.shape[1], problem.objective.batched_hessian)
+            if chosen == "dense" and d > dense_limit and off > 2:
+                chosen = "krylov"
+            if chosen == "dense":
+                spectrum = dense_spectrum(hessian, orbit)
+            else:
+                spectrum = _krylov(
+                    hessian, orbit, ctx, as_generator(seed), lanczos_k, max_krylov_steps
+                )
+                if _decide(spectrum, hessian, ctx).verdict is None:
+                    if d <= dense_limit:
+                        notes.append(
+                            f"Krylov did not decide in {spectrum.steps} steps: dense spectrum"
+                        )
+                        spectrum = dense_spectrum(hessian, orbit)
+    except (FloatingPointError, np.linalg.LinAlgError) as exc:
         return _unknown_hessian(
             problem, x, cost, gradient_norm, egrad_norm, size, d, orbit, hessian, exc
         )
-
-    floor_g = gradient_floor(egrad_norm, gradient_norm, size)
-    model_floor = eigenvalue_floor(hessian.term_size, size)
-    floor_e = eigenvalue_floor(hessian.term_size, size, hessian.asymmetry_norm)
-    hessian_norm = spectrum.hessian_norm
-    tau_g = (
-        relative_gradient_tolerance(rtol_gradient, hessian_norm, length)
-        if gradient_tolerance is None
-        else float(gradient_tolerance)
-    )
-    tau_e = (
-        relative_eigenvalue_tolerance(rtol_eigenvalue, hessian_norm, gradient_norm, length)
-        if eigenvalue_tolerance is None
-        else float(eigenvalue_tolerance)
-    )
-    critical = decide_below(gradient_norm, tau_g, floor_g)
-
-    # the declared symmetry, verified: at a critical point H maps the orbit to zero
-    eigs, sym_eigs, verified = spectrum.eigenvalues, spectrum.symmetry_eigenvalues, True
-    if orbit.shape[1] and critical is not False and spectrum.orbit_leak > tau_e + floor_e:
-        verified = False
-        notes.append(
-            f"the declared symmetry {problem.symmetry.name} does not leave the cost invariant "
-            f"here: the Hessian maps its orbit directions to vectors of norm up to "
-            f"{spectrum.orbit_leak:.3g} > tolerance {tau_e:.3g}; the verdict uses the whole "
-            "spectrum, orbit directions included"
-        )
-        if spectrum.full is not None:
-            eigs = spectrum.full
-        else:
-            eigs = np.sort(np.concatenate([eigs, sym_eigs]))
-        sym_eigs = np.zeros(0)
-        logger.warning(notes[-1])
-    k_sym = len(sym_eigs)
-
-    # signs of the eigenvalues, with the hidden Lanczos ones as an interval
-    sets = [_classes(float(v), tau_e, floor_e) for v in eigs]
-    if spectrum.hidden and len(eigs) >= 2:
-        between = _interval_classes(float(eigs[-2]), float(eigs[-1]), tau_e, floor_e)
-        sets = sets[:-1] + [between] * spectrum.hidden + sets[-1:]
-    index = sum(1 for s in sets if s == {_NEGATIVE})
-    index_exact = all(s == {_NEGATIVE} or _NEGATIVE not in s for s in sets)
-    null_dimension = sum(1 for s in sets if s == {_ZERO})
-    possible = _possible_verdicts(sets)
-
-    if hessian_norm <= floor_e:
-        notes.append(
-            f"the Hessian (norm {hessian_norm:.3g}) is below its round-off floor {floor_e:.3g}: "
-            "the cost is constant near this point to working precision (or shifted or scaled "
-            "beyond double precision)"
-        )
-    if critical is False:
-        verdict = Verdict.NOT_CRITICAL
-    elif critical is None:
+    decision = _decide(spectrum, hessian, ctx)
+    notes = notes + decision.notes
+    verdict = decision.verdict
+    if verdict is None:
         verdict = Verdict.DEGENERATE
         notes.append(
-            f"round-off prevents deciding whether the point is critical: ‖grad f‖ = "
-            f"{gradient_norm:.3g} is within the round-off floor {floor_g:.3g} of the tolerance "
-            f"{tau_g:.3g} (the cancellation in projecting ∇f of norm {egrad_norm:.3g})"
+            f"Krylov did not resolve the spectrum in {spectrum.steps} steps and the tangent "
+            f"space is too large for the dense matrix (dense_limit {dense_limit})"
         )
-    elif not len(eigs):
-        verdict = Verdict.DEGENERATE
-        notes.append("the tangent space holds only symmetry directions")
-    elif len(possible) == 1 and _index_decided(sets, spectrum.hidden):
-        verdict = possible.pop()
-    else:
-        verdict = Verdict.DEGENERATE
-        undecided = sum(1 for s in sets if len(s) > 1)
-        names = ", ".join(sorted(v.value for v in possible))
-        notes.append(
-            f"round-off prevents a decision: {undecided} eigenvalue(s) lie within the round-off "
-            f"floor {floor_e:.3g} of the tolerance {tau_e:.3g}, consistent with {names} "
-            "(or with more than one index)"
-        )
-    if k_sym and verified and np.max(np.abs(sym_eigs)) > tau_e + floor_e:
+    for note in decision.notes[:1]:
+        if not decision.verified:
+            logger.warning(note)
+    sym_eigs = decision.symmetry_eigenvalues
+    if (
+        len(sym_eigs)
+        and decision.verified
+        and np.max(np.abs(sym_eigs)) > (decision.tau_e + decision.floor_e)
+    ):
         notes.append(
             f"the Hessian is not flat along the symmetry orbit (|eigenvalue| up to "
             f"{np.max(np.abs(sym_eigs)):.3g}): the point is not critical"
         )
     asymmetry = float(getattr(hessian, "asymmetry", 0.0))
-    if hessian.asymmetry_norm > max(math.sqrt(d) * model_floor, 1e-6 * hessian_norm):
+    model_floor = eigenvalue_floor(hessian.term_size, size)
+    if hessian.asymmetry_norm > max(math.sqrt(d) * model_floor, 1e-6 * spectrum.hessian_norm):
         notes.append(
             f"the Hessian matrix is not symmetric (relative asymmetry {asymmetry:.3g}): check "
             "the Hessian-vector product"
         )
         logger.warning(notes[-1])
-    min_eig = float(eigs[0]) if len(eigs) else 0.0
-    max_eig = float(eigs[-1]) if len(eigs) else 0.0
+    eigs = decision.eigenvalues
     return Certificate(
         verdict=verdict,
         cost=float(cost),
         gradient_norm=float(gradient_norm),
-        index=int(index),
-        index_exact=bool(index_exact),
-        min_eigenvalue=min_eig,
-        max_eigenvalue=max_eig,
-        eigenvalues=np.asarray(eigs, dtype=float),
-        symmetry_eigenvalues=np.asarray(sym_eigs, dtype=float),
-        symmetry_dimension=int(k_sym),
-        null_dimension=int(null_dimension),
+        index=decision.index,
+        index_exact=decision.index_exact,
+        min_eigenvalue=float(eigs[0]) if len(eigs) else 0.0,
+        max_eigenvalue=float(eigs[-1]) if len(eigs) else 0.0,
+        eigenvalues=eigs,
+        symmetry_eigenvalues=sym_eigs,
+        symmetry_dimension=len(sym_eigs),
+        null_dimension=decision.null_dimension,
         tangent_dimension=int(d),
-        hessian_norm=float(hessian_norm),
-        gradient_tolerance=float(tau_g),
-        eigenvalue_tolerance=float(tau_e),
+        hessian_norm=float(spectrum.hessian_norm),
+        gradient_tolerance=decision.tau_g,
+        eigenvalue_tolerance=decision.tau_e,
         method=spectrum.method,
         hessian_asymmetry=asymmetry,
         notes=tuple(notes),
-        gradient_floor=float(floor_g),
-        eigenvalue_floor=float(floor_e),
-        morse_nondegenerate=bool(
-            verdict not in (Verdict.NOT_CRITICAL, Verdict.DEGENERATE)
-            and len(eigs) > 0
-            and all(_ZERO not in s for s in sets)
-        ),
-        symmetry_verified=verified,
+        gradient_floor=decision.floor_g,
+        eigenvalue_floor=decision.floor_e,
+        morse_nondegenerate=decision.morse,
+        symmetry_verified=decision.verified,
         hessian_products=int(hessian.applications),
+    )
+
+
+def _krylov(
+    hessian: RiemannianHessian,
+    orbit: np.ndarray,
+    ctx: _Context,
+    rng: np.random.Generator,
+    lowest: int,
+    max_steps: int,
+) -> Spectrum:
+    """Lanczos until ``_decide`` gives a verdict (``manifoldscape.core.spectrum``)."""
+
+    def decided(spectrum: Spectrum) -> bool:
+        return _decide(spectrum, hessian, ctx).verdict is not None
+
+    def negative_below(spectrum: Spectrum) -> float | None:
+        decision = _decide(spectrum, hessian, ctx)
+        if decision.verdict is Verdict.STRICT_SADDLE:
+            return -decision.tau_e
+        return None
+
+    return krylov_spectrum(
+        hessian, orbit, rng, decided, negative_below, max_steps=max_steps, lowest=lowest
     )
 
 

@@ -43,8 +43,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pymanopt.manifolds import Product
-from pymanopt.manifolds.manifold import Manifold
+from pymanopt.manifolds import (
+    FixedRankEmbedded,
+    HermitianPositiveDefinite,
+    Product,
+    SpecialHermitianPositiveDefinite,
+    SymmetricPositiveDefinite,
+)
+from pymanopt.manifolds.manifold import Manifold, RiemannianSubmanifold
 
 from manifoldscape.boundary.arguments import Seed, as_generator, require_positive_int
 from manifoldscape.core.problem import Problem
@@ -54,10 +60,15 @@ from manifoldscape.geometry import (
     batch_item,
     check_point,
     constraint_residual,
+    dimension,
+    has_second_order_retraction,
     is_complex,
+    metric_whitener,
     point_shape,
+    projection,
     random_point,
     random_tangent_vector,
+    reference_point,
     same_point,
     second_order_retraction,
     tangent_basis,
@@ -104,12 +115,59 @@ GRAM_LIMIT = 200
 _GRAM_ENTRIES = 1_000_000
 
 _EPS = float(np.finfo(float).eps)
+_POSITIVE_DEFINITE = (
+    SymmetricPositiveDefinite,
+    HermitianPositiveDefinite,
+    SpecialHermitianPositiveDefinite,
+)
 _TINY = 1e-300
 
 
 # --------------------------------------------------------------------------- small helpers
 def _inner(manifold: Manifold, x: Any, a: Any, b: Any) -> float:
     return float(np.real(manifold.inner_product(x, a, b)))
+
+
+def _embedded_metric(manifold: Manifold) -> bool:
+    """Whether the metric is the embedded Re tr(aᴴb) on the tangent representation."""
+    if isinstance(manifold, Product):
+        return all(_embedded_metric(m) for m in manifold.manifolds)
+    if isinstance(manifold, (FixedRankEmbedded, RiemannianSubmanifold)) and not isinstance(
+        manifold, _POSITIVE_DEFINITE
+    ):
+        return True
+    return metric_whitener(manifold, reference_point(manifold)) is None
+
+
+def _dense(manifold: Manifold, x: Any) -> Any:
+    """A point as an array of the embedding (FixedRankEmbedded's (u, s, vt) as u diag(s) vt)."""
+    if isinstance(manifold, Product):
+        return [_dense(m, p) for m, p in zip(manifold.manifolds, x, strict=True)]
+    if isinstance(manifold, FixedRankEmbedded):
+        u, s, vt = x
+        return (np.asarray(u) * np.asarray(s)) @ np.asarray(vt)
+    return x
+
+
+def _second_order_part(manifold: Manifold, x: Any, u: Any, t: float, y: Any, rest: Any) -> float:
+    """‖P_x(R_x(tu) − x − tu)‖ (embedded metric) or ‖R_x(tu) − Exp_x(tu)‖, factor by factor."""
+    if isinstance(manifold, Product):
+        parts = zip(manifold.manifolds, x, u, y, rest, strict=True)
+        return math.sqrt(sum(_second_order_part(m, p, w, t, q, r) ** 2 for m, p, w, q, r in parts))
+    if _embedded_metric(manifold):
+        return _ambient_norm(_project(manifold, x, rest))
+    exact = manifold.exp(x, _scaled(u, t))
+    return _difference_norm(_dense(manifold, y), _dense(manifold, exact))
+
+
+def _metric_orthogonality(manifold: Manifold, x: Any, normal: Any, v: Any) -> float:
+    """⟨z − P z, v⟩ in the manifold's metric when the embedding is the identity, else Frobenius."""
+    if isinstance(manifold, Product):
+        parts = zip(manifold.manifolds, x, normal, v, strict=True)
+        return sum(_metric_orthogonality(m, p, n, w) for m, p, n, w in parts)
+    if type(manifold).embedding is Manifold.embedding:
+        return _inner(manifold, x, normal, v)
+    return _ambient_inner(normal, _embed(manifold, x, v))
 
 
 def _norm(manifold: Manifold, x: Any, v: Any) -> float:
@@ -122,6 +180,9 @@ def _embed(manifold: Manifold, x: Any, v: Any) -> Any:
         return ProductVector(
             [_embed(m, p, w) for m, p, w in zip(manifold.manifolds, x, v, strict=True)]
         )
+    if isinstance(manifold, FixedRankEmbedded):
+        left, middle, right = manifold.embedding(x, v)
+        return left @ middle @ right.T
     return manifold.embedding(x, v)
 
 
@@ -131,7 +192,7 @@ def _project(manifold: Manifold, x: Any, z: Any) -> Any:
         return ProductVector(
             [_project(m, p, w) for m, p, w in zip(manifold.manifolds, x, z, strict=True)]
         )
-    return manifold.projection(x, z)
+    return projection(manifold, x, z)
 
 
 def _ambient_norm(v: Any) -> float:
@@ -178,7 +239,7 @@ def _random_ambient(manifold: Manifold, x: Any, rng: np.random.Generator) -> Any
         return ProductVector(
             [_random_ambient(m, p, rng) for m, p in zip(manifold.manifolds, x, strict=True)]
         )
-    shape = np.shape(x)
+    shape = np.shape(_dense(manifold, x))
     z = rng.standard_normal(shape)
     if is_complex(manifold):
         z = z + 1j * rng.standard_normal(shape)
@@ -800,16 +861,17 @@ def _retraction_fits(
 ) -> tuple[float, _Fit, _Fit | None]:
     """Largest constraint residual and the remainder fit(s) of one retraction along u."""
     ambient_u = _embed(manifold, x, u)
+    dense_x = _dense(manifold, x)
     residual = 0.0
     remainders, tangential_parts = [], []
     for t in STEPS:
         y = retract(x, _scaled(u, t))
         residual = max(residual, constraint_residual(manifold, y))
-        remainder = _add(_add(y, _scaled(x, -1.0)), _scaled(ambient_u, -t))
+        remainder = _add(_add(_dense(manifold, y), _scaled(dense_x, -1.0)), _scaled(ambient_u, -t))
         remainders.append(_ambient_norm(remainder))
         if tangential:
-            tangential_parts.append(_ambient_norm(_project(manifold, x, remainder)))
-    floor = 100 * _EPS * (_ambient_norm(x) + STEPS)  # round-off of the ambient arrays
+            tangential_parts.append(_second_order_part(manifold, x, u, t, y, remainder))
+    floor = 100 * _EPS * (_ambient_norm(dense_x) + STEPS)  # round-off of the ambient arrays
     first = _fit_slope(STEPS, np.array(remainders), floor)
     second = _fit_slope(STEPS, np.array(tangential_parts), floor) if tangential else None
     return residual, first, second
@@ -845,9 +907,9 @@ def check_manifold(manifold: Manifold, point: Any = None, *, seed: Seed = None) 
         if not value <= tolerance:
             failures.append(f"{message} ({value:.2e} > {tolerance:g})")
 
-    if basis.dim != manifold.dim:
+    if basis.dim != dimension(manifold):
         failures.append(
-            f"the tangent basis has {basis.dim} vectors but manifold.dim = {manifold.dim}"
+            f"the tangent basis has {basis.dim} vectors but dim M = {dimension(manifold)}"
         )
 
     # projection
@@ -865,7 +927,7 @@ def check_manifold(manifold: Manifold, point: Any = None, *, seed: Seed = None) 
     )
     require(projection_tangency, MANIFOLD_TOLERANCE, "the projection's output is not tangent")
     normal = _add(z, _scaled(_embed(manifold, x, pz), -1.0))
-    orthogonality = _ratio(abs(_ambient_inner(normal, _embed(manifold, x, v))), _ambient_norm(z))
+    orthogonality = _ratio(abs(_metric_orthogonality(manifold, x, normal, v)), _ambient_norm(z))
     require(orthogonality, MANIFOLD_TOLERANCE, "the projection is not orthogonal")
 
     # retractions
@@ -877,11 +939,15 @@ def check_manifold(manifold: Manifold, point: Any = None, *, seed: Seed = None) 
     assert fit_t is not None
     retraction_residual = max(res_1, res_2)
     require(retraction_residual, MANIFOLD_TOLERANCE, "a retraction leaves the manifold")
-    for fit, expected, minimum, what in (
+    checks_of_order = [
         (fit_1, 2, GRADIENT_SLOPE_MIN, "‖R(x, tu) − x − tu‖ for manifold.retraction"),
         (fit_2, 2, GRADIENT_SLOPE_MIN, "‖R(x, tu) − x − tu‖ for second_order_retraction"),
-        (fit_t, 3, HESSIAN_SLOPE_MIN, "‖P_x(R(x, tu) − x − tu)‖ for second_order_retraction"),
-    ):
+    ]
+    if has_second_order_retraction(manifold):  # else only its first-order retraction exists
+        checks_of_order.append(
+            (fit_t, 3, HESSIAN_SLOPE_MIN, "the second-order part of second_order_retraction")
+        )
+    for fit, expected, minimum, what in checks_of_order:
         failure = _taylor_failure(fit, expected, minimum, what)
         if failure:
             failures.append(failure)
@@ -938,7 +1004,7 @@ def check_manifold(manifold: Manifold, point: Any = None, *, seed: Seed = None) 
 
     return ManifoldCheck(
         manifold=str(manifold),
-        dim=int(manifold.dim),
+        dim=dimension(manifold),
         basis_dim=int(basis.dim),
         projection_idempotence=idempotence,
         projection_tangency=projection_tangency,

@@ -132,7 +132,7 @@ def hessian_norm_estimate(problem: Any, point: Any, steps: int = 4, seed: int = 
     the extreme eigenvalues for the spread spectra met in practice (Kuczyński and Woźniakowski,
     SIAM J. Matrix Anal. Appl. 13, 1992, bound the expected ratio for random starts).
     """
-    from manifoldscape.geometry import random_tangent_vector
+    from manifoldscape.geometry import inner_product, random_tangent_vector, to_tangent_space
 
     manifold = problem.manifold
     v = random_tangent_vector(manifold, point, np.random.default_rng(seed))
@@ -146,8 +146,8 @@ def hessian_norm_estimate(problem: Any, point: Any, steps: int = 4, seed: int = 
     for _ in range(steps):
         # back onto T_x M: the round-off normal part of a product is amplified by the next one
         # (by ‖∇f‖ through the Weingarten term, huge under a shift)
-        w = manifold.to_tangent_space(point, problem.riemannian_hessian(point, v))
-        alpha = float(manifold.inner_product(point, w, v))
+        w = to_tangent_space(manifold, point, problem.riemannian_hessian(point, v))
+        alpha = inner_product(manifold, point, w, v)
         if not np.isfinite(alpha):
             return float("nan")
         w = w - alpha * v if previous is None else w - alpha * v - beta * previous

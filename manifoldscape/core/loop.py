@@ -58,7 +58,7 @@ from manifoldscape.core.hessian import hessian_norm_estimate
 from manifoldscape.core.problem import EvaluationCounter, Problem
 from manifoldscape.core.result import EvaluationCounts, History, Result, StopReason
 from manifoldscape.core.tolerance import ambient_size, gradient_floor, length_scale, safe_norm
-from manifoldscape.geometry import random_point, same_point
+from manifoldscape.geometry import SecondOrderUnavailable, random_point, same_point
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +174,14 @@ class GradientScale:
     def estimate(self, point: Any) -> float:
         """Ĥ(x), cached for the last point estimated."""
         if self._estimated_at is None or not same_point(self._estimated_at, point):
-            self.hessian_norm = hessian_norm_estimate(self._raw(), point)
+            try:
+                self.hessian_norm = hessian_norm_estimate(self._raw(), point)
+            except SecondOrderUnavailable:
+                # a first-order manifold (pymanopt's FixedRankEmbedded): the scale of the cost,
+                # max(|f(x)|, ‖∇f(x)‖) / ℓ, stands in for the Hessian's
+                raw = self._raw()
+                size = max(abs(raw.cost(point)), safe_norm(raw.euclidean_gradient(point)))
+                self.hessian_norm = size / length_scale(point)
             self._estimated_at = point
         return float(self.hessian_norm or 0.0)
 
@@ -520,12 +527,18 @@ def gradient_scale(problem: Problem, x: Any) -> float:
 def certify_point(
     problem: Problem, point: Any, enabled: bool, options: Mapping[str, Any] | None
 ) -> Any:
-    """``certify(problem, point, **options)`` if ``enabled``, else None (imported lazily)."""
+    """``certify(problem, point, **options)`` if ``enabled``, else None (imported lazily).
+
+    An objective with a ``certify_options(problem, point)`` method (``PymanoptObjective``: the
+    tolerance that covers finite-difference Hessians) supplies defaults; ``options`` win.
+    """
     if not enabled:
         return None
     from manifoldscape.core.certificate import certify
 
-    return certify(problem, point, **dict(options or {}))
+    defaults = getattr(problem.objective, "certify_options", None)
+    merged = {**(defaults(problem, point) if callable(defaults) else {}), **dict(options or {})}
+    return certify(problem, point, **merged)
 
 
 def _check_callback(callback: Any) -> None:

@@ -16,7 +16,9 @@ Riemannian Hessian of the Rayleigh quotient −2(A − λI) on x^⊥ (seed 001, 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,14 +28,19 @@ from pymanopt.manifolds import Product
 from pymanopt.manifolds.manifold import Manifold, RiemannianSubmanifold
 
 from manifoldscape.core.result import EvaluationCounts
-from manifoldscape.core.symmetry import Identity, SymmetryGroup
+from manifoldscape.core.symmetry import SymmetryGroup, natural_symmetry
 from manifoldscape.core.tolerance import riemannian_norm, safe_norm
 from manifoldscape.geometry import (
     as_tangent,
     batch_item,
     check_point,
     copy_point,
+    corrects_hessian,
+    euclidean_to_riemannian_gradient,
+    euclidean_to_riemannian_hessian,
     point_norm,
+    pymanopt_compatible,
+    require_second_order,
     same_point,
 )
 
@@ -94,16 +101,57 @@ class AutogradObjective(Objective):
         self._hvp = autograd.grad(directional)
 
     def cost(self, x: Any, data: Any) -> float:  # noqa: D102
-        return float(self._cost(x))
+        return scalar_cost(self._cost(x))
 
     def euclidean_gradient(self, x: Any, data: Any) -> Any:  # noqa: D102
-        return _conj(self._grad(_autograd_point(x)))
+        with _explained_autograd_errors():
+            return _conj(self._grad(_autograd_point(x)))
 
     def euclidean_hessian(self, x: Any, data: Any, direction: Any) -> Any:  # noqa: D102
-        return _conj(self._hvp(_autograd_point(x), _autograd_point(direction)))
+        with _explained_autograd_errors(), quiet_constant_derivatives():
+            return _conj(self._hvp(_autograd_point(x), _autograd_point(direction)))
 
     def autograd_cost(self, x: Any) -> Any:  # noqa: D102
         return self._cost(x)
+
+
+def scalar_cost(value: Any, where: str = "the cost") -> float:
+    """A cost value as a float: a number, or an array holding one (a (1, 1) ``xᵀAx``)."""
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, complex)):
+        return float(value)
+    array = np.asarray(value)
+    if array.size != 1:
+        raise ValueError(f"{where} must be a scalar, got an array of shape {array.shape}")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{where} must be a real number, got dtype {array.dtype}")
+    return float(array.reshape(()))
+
+
+@contextlib.contextmanager
+def _explained_autograd_errors() -> Any:
+    """Name the usual cause when autograd cannot differentiate a cost: plain numpy inside it."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        text = str(exc)
+        if "ArrayBox" in text or "dtype('O')" in text:
+            raise TypeError(
+                "autograd could not differentiate the cost: write it with autograd.numpy "
+                "(import autograd.numpy as anp; anp.dot, anp.linalg.eigh, …) instead of plain "
+                f"numpy or float(), which autograd cannot trace ({type(exc).__name__}: "
+                f"{' '.join(text.split())[:200]})"
+            ) from exc
+        raise
+
+
+@contextlib.contextmanager
+def quiet_constant_derivatives() -> Iterator[None]:
+    """Silence autograd's warning that a derivative is constant (a linear cost's Hessian is 0)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Output seems independent of input", category=UserWarning
+        )
+        yield
 
 
 def _real_inner(a: Any, b: Any) -> Any:
@@ -132,6 +180,46 @@ def _embedding(manifold: Manifold, x: Any, tangent_vector: Any) -> Any:
     return manifold.embedding(x, tangent_vector)
 
 
+def _check_shapes(value: Any, reference: Any, method: str, what: str) -> None:
+    """Refuse a derivative whose structure or shape differs from the point's (or direction's)."""
+    if isinstance(reference, (list, tuple)):
+        if not isinstance(value, (list, tuple)) or len(value) != len(reference):
+            raise ValueError(
+                f"{method} returned {type(value).__name__} for {what} of {len(reference)} "
+                "parts; it must return one array per part"
+            )
+        for k, (part, ref) in enumerate(zip(value, reference, strict=True)):
+            _check_shapes(part, ref, f"{method} (part {k})", what)
+        return
+    shape, expected = np.shape(value), np.shape(reference)
+    if shape != expected:
+        raise ValueError(
+            f"{method} returned shape {shape} for {what} of shape {expected}; it must return "
+            "an array of the same shape"
+        )
+
+
+def _regroup(layout: Any, args: tuple) -> Any:
+    """Pymanopt's flat arguments as a point: one array, a factored tuple, or a product list."""
+    if isinstance(layout, (list, tuple)):
+        out, start = [], 0
+        for size in layout:
+            out.append(args[start] if size == 1 else list(args[start : start + size]))
+            start += size
+        return out
+    return args[0] if layout == 1 else list(args)
+
+
+def _flatten(layout: Any, value: Any) -> Any:
+    """A product's value as the flat list pymanopt's wrappers regroup (others unchanged)."""
+    if isinstance(layout, (list, tuple)):
+        flat: list = []
+        for size, part in zip(layout, value, strict=True):
+            flat.extend([part] if size == 1 else list(part))
+        return flat
+    return value
+
+
 class _PointCache:
     """Remembers what was computed at the last few points (compared exactly, copied on entry)."""
 
@@ -157,14 +245,17 @@ class Problem:
     """A cost on a manifold, with its symmetry group, ground truth and instance parameters.
 
     Construct one from an ``Objective`` (hand-written derivatives), with
-    ``Problem.from_autograd`` (derivatives by autograd), or from a factory of
-    ``manifoldscape.problems``.
+    ``Problem.from_autograd`` (derivatives by autograd), ``Problem.from_pymanopt`` (an existing
+    ``pymanopt.Problem``), or from a factory of ``manifoldscape.problems``.  Without a
+    ``symmetry``, the manifold's natural one is used (``symmetry.natural_symmetry``: O(p) on the
+    Grassmann manifold, O(k) on ``PSDFixedRank`` and ``Elliptope``, U(·) on their complex
+    versions, the trivial group elsewhere).
     """
 
     manifold: Manifold
     objective: Objective
     name: str = "custom"
-    symmetry: SymmetryGroup = field(default_factory=Identity)
+    symmetry: SymmetryGroup | None = None
     truth: Any = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
     seed: int | None = None
@@ -181,6 +272,8 @@ class Problem:
             raise TypeError(
                 f"objective must be a manifoldscape Objective, got {type(self.objective).__name__}"
             )
+        if self.symmetry is None:
+            object.__setattr__(self, "symmetry", natural_symmetry(self.manifold))
         if not isinstance(self.symmetry, SymmetryGroup):
             raise TypeError(
                 "symmetry must be a manifoldscape SymmetryGroup, "
@@ -207,13 +300,44 @@ class Problem:
         """A problem whose gradient and Hessian-vector product come from autograd.
 
         ``cost`` takes a point (a list of arrays on a ``Product``) and is written with
-        ``autograd.numpy``.
+        ``autograd.numpy``.  ``symmetry`` defaults to the manifold's natural symmetry.
         """
         return cls(
             manifold,
             AutogradObjective(cost),
             name=name,
-            symmetry=symmetry or Identity(),
+            symmetry=symmetry,
+            truth=truth,
+            parameters=parameters or {},
+        )
+
+    @classmethod
+    def from_pymanopt(
+        cls,
+        problem: pymanopt.Problem,
+        *,
+        symmetry: SymmetryGroup | None = None,
+        truth: Any = None,
+        name: str = "pymanopt",
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Problem:
+        """An existing ``pymanopt.Problem``, as it is, as a manifoldscape problem.
+
+        Any backend (autograd, numpy callables; JAX, PyTorch, TensorFlow when installed), with or
+        without ``euclidean_gradient`` / ``euclidean_hessian``.  Without a Hessian, the
+        Hessian-vector product comes from the backend's automatic differentiation, or for a
+        numpy cost from central differences of the gradient, whose estimated error the solvers'
+        certificates account for (``manifoldscape.core.interop``).  ``symmetry`` defaults to
+        the manifold's natural symmetry.
+        """
+        from manifoldscape.core.interop import PymanoptObjective
+
+        objective = PymanoptObjective(problem)
+        return cls(
+            problem.manifold,
+            objective,
+            name=name,
+            symmetry=symmetry,
             truth=truth,
             parameters=parameters or {},
         )
@@ -242,21 +366,23 @@ class Problem:
         """f(x)."""
         entry = self._entry(x)
         if "cost" not in entry:
-            entry["cost"] = float(self.objective.cost(x, entry["data"]))
+            entry["cost"] = scalar_cost(self.objective.cost(x, entry["data"]))
         return entry["cost"]
 
     def euclidean_gradient(self, x: Any) -> Any:
         """∇f(x) in the embedding space."""
         entry = self._entry(x)
         if "egrad" not in entry:
-            entry["egrad"] = self.objective.euclidean_gradient(x, entry["data"])
+            gradient = self.objective.euclidean_gradient(x, entry["data"])
+            _check_shapes(gradient, x, "euclidean_gradient", "the point")
+            entry["egrad"] = gradient
         return entry["egrad"]
 
     def riemannian_gradient(self, x: Any) -> Any:
         """Grad f(x) = P_x ∇f(x)."""
         entry = self._entry(x)
         if "rgrad" not in entry:
-            g = self.manifold.euclidean_to_riemannian_gradient(x, self.euclidean_gradient(x))
+            g = euclidean_to_riemannian_gradient(self.manifold, x, self.euclidean_gradient(x))
             entry["rgrad"] = as_tangent(self.manifold, g)
         return entry["rgrad"]
 
@@ -266,7 +392,9 @@ class Problem:
 
     def euclidean_hessian(self, x: Any, direction: Any) -> Any:
         """∇²f(x)[direction] for an ambient direction."""
-        return self.objective.euclidean_hessian(x, self._entry(x)["data"], direction)
+        product = self.objective.euclidean_hessian(x, self._entry(x)["data"], direction)
+        _check_shapes(product, direction, "euclidean_hessian", "the direction")
+        return product
 
     def riemannian_hessian(
         self, x: Any, tangent_vector: Any, terms: list[float] | None = None
@@ -278,6 +406,7 @@ class Problem:
         round-off (``manifoldscape.core.tolerance``).
         """
         m = self.manifold
+        require_second_order(m)
         ehess = self.euclidean_hessian(x, _embedding(m, x, tangent_vector))
         return self._to_riemannian_hessian(x, ehess, tangent_vector, terms)
 
@@ -285,6 +414,16 @@ class Problem:
         self, x: Any, ehess: Any, tangent_vector: Any, terms: list[float] | None = None
     ) -> Any:
         m = self.manifold
+        if corrects_hessian(m):  # pymanopt's conversion is missing or wrong (geometry.generic)
+            out = as_tangent(
+                m,
+                euclidean_to_riemannian_hessian(
+                    m, x, self.euclidean_gradient(x), ehess, tangent_vector
+                ),
+            )
+            if terms is not None:
+                terms.append(self._term_size(x, ehess, out))
+            return out
         if (
             type(m).euclidean_to_riemannian_hessian
             is RiemannianSubmanifold.euclidean_to_riemannian_hessian
@@ -353,32 +492,40 @@ class Problem:
     def to_pymanopt(self, counter: EvaluationCounter | None = None) -> pymanopt.Problem:
         """A ``pymanopt.Problem`` calling this problem's (cached) functions.
 
-        With a ``counter``, every cost, gradient and Hessian-vector call is counted.
+        It hands pymanopt the Riemannian gradient and Hessian-vector product computed here (so
+        pymanopt's optimizers see this project's corrections of its geometry, see
+        ``manifoldscape.geometry.generic``), in pymanopt's argument layout (products and
+        ``FixedRankEmbedded``'s (u, s, vt) flattened).  With a ``counter``, every cost,
+        gradient and Hessian-vector call is counted.
         """
         m = self.manifold
-        product = isinstance(m, Product)
-        n_parts = len(m.manifolds) if product else 1
+        layout = m.point_layout
+        n_values = m.num_values
         source = counter if counter is not None else self
-
-        def point_of(args: tuple) -> Any:
-            return list(args) if product else args[0]
 
         @pymanopt.function.numpy(m)
         def cost(*args: Any) -> float:
-            return source.cost(point_of(args))
+            return source.cost(_regroup(layout, args))
 
         @pymanopt.function.numpy(m)
-        def egrad(*args: Any) -> Any:
-            g = source.euclidean_gradient(point_of(args))
-            return list(g) if product else g
+        def rgrad(*args: Any) -> Any:
+            return _flatten(layout, source.riemannian_gradient(_regroup(layout, args)))
 
         @pymanopt.function.numpy(m)
-        def ehess(*args: Any) -> Any:
-            x, u = point_of(args[:n_parts]), point_of(args[n_parts:])
-            h = source.euclidean_hessian(x, u)
-            return list(h) if product else h
+        def rhess(*args: Any) -> Any:
+            x = _regroup(layout, args[:n_values])
+            u = as_tangent(m, _regroup(layout, args[n_values:]))
+            return _flatten(layout, source.riemannian_hessian(x, u))
 
-        return pymanopt.Problem(m, cost, euclidean_gradient=egrad, euclidean_hessian=ehess)
+        problem = pymanopt.Problem(
+            pymanopt_compatible(m), cost, riemannian_gradient=rgrad, riemannian_hessian=rhess
+        )
+        if isinstance(layout, (list, tuple)):  # pymanopt regroups into plain lists: give back
+            grouped_gradient = problem.riemannian_gradient  # tangent vectors with + − *
+            grouped_hessian = problem.riemannian_hessian
+            problem._riemannian_gradient = lambda x: as_tangent(m, grouped_gradient(x))
+            problem._riemannian_hessian = lambda x, u: as_tangent(m, grouped_hessian(x, u))
+        return problem
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.parameters.items() if np.ndim(v) == 0)

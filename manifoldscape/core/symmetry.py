@@ -383,11 +383,25 @@ class SignedPermutation(SymmetryGroup):
     are scalars and the optimum pairs the sorted |x_i| with the sorted |y_j| (rearrangement
     inequality), O(n log n).  The distance is reported as ‖x − g*·y‖ at the optimal g*, computed
     directly (no cancellation).  The group is finite: ``dimension`` 0, no orbit tangents.
+
+    Two subgroups, for costs with less symmetry: ``signed=False`` keeps the permutations alone
+    (S(n), signs fixed to +1; e.g. the hidden units of a ReLU network, which is not even), and
+    ``labels`` (one label per slice) keeps the permutations that map every slice to one with
+    the same label (e.g. hidden units with the same output weight c_i).  Both only restrict the
+    assignment: forbidden pairs get an infinite cost, the best sign is dropped without signs.
     """
 
     dimension = 0
 
-    def __init__(self, n: int, axis: int = -1, basis: np.ndarray | None = None):
+    def __init__(
+        self,
+        n: int,
+        axis: int = -1,
+        basis: np.ndarray | None = None,
+        *,
+        signed: bool = True,
+        labels: Sequence[Any] | np.ndarray | None = None,
+    ):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n must be a positive integer, got {n!r}")
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
@@ -417,6 +431,22 @@ class SignedPermutation(SymmetryGroup):
                 if self.size == self.n
                 else f"SP({self.size}) on a {self.size}-dimensional subspace of R^{self.n}"
             )
+        if not isinstance(signed, (bool, np.bool_)):
+            raise TypeError(f"signed must be True or False, got {signed!r}")
+        self.signed = bool(signed)
+        self.labels: tuple[Any, ...] | None = None
+        if labels is not None:
+            if isinstance(labels, (str, bytes)) or np.ndim(labels) != 1:
+                raise TypeError(f"labels must be a sequence of {self.size} labels, got {labels!r}")
+            if len(labels) != self.size:
+                raise ValueError(
+                    f"labels must hold one label per slice ({self.size}), got {len(labels)}"
+                )
+            self.labels = tuple(np.asarray(labels).tolist())
+        if not self.signed:
+            self.name = self.name.replace("SP(", "S(", 1)
+        if self.labels is not None and len(set(self.labels)) > 1:
+            self.name += f" fixing labels {list(self.labels)}"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SignedPermutation):
@@ -426,7 +456,13 @@ class SignedPermutation(SymmetryGroup):
             and other.basis is not None
             and np.array_equal(self.basis, other.basis)
         )
-        return self.n == other.n and self.axis == other.axis and same_basis
+        return (
+            self.n == other.n
+            and self.axis == other.axis
+            and same_basis
+            and self.signed == other.signed
+            and self.labels == other.labels
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -473,7 +509,7 @@ class SignedPermutation(SymmetryGroup):
 
     def _match_rows(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Optimal (π, s) matching row i of b to s_i a_{π(i)}."""
-        if a.shape[1] == 1:
+        if a.shape[1] == 1 and self.signed and self.labels is None:
             order_a = np.argsort(-np.abs(a[:, 0]), kind="stable")
             order_b = np.argsort(-np.abs(b[:, 0]), kind="stable")
             perm = np.empty(self.size, dtype=int)
@@ -481,10 +517,17 @@ class SignedPermutation(SymmetryGroup):
         else:
             inner = b @ a.T  # ⟨b_i, a_j⟩
             squared = (
-                np.sum(b * b, axis=1)[:, None] + np.sum(a * a, axis=1)[None, :] - 2 * np.abs(inner)
+                np.sum(b * b, axis=1)[:, None]
+                + np.sum(a * a, axis=1)[None, :]
+                - 2 * (np.abs(inner) if self.signed else inner)
             )
+            if self.labels is not None:
+                labels = np.asarray(self.labels, dtype=object)
+                squared = np.where(labels[:, None] == labels[None, :], squared, np.inf)
             rows, perm = scipy.optimize.linear_sum_assignment(squared)
             perm = perm[np.argsort(rows)]
+        if not self.signed:
+            return perm, np.ones(self.size)
         products = np.sum(b * a[perm], axis=1)
         return perm, np.where(products < 0, -1.0, 1.0)
 
@@ -505,13 +548,29 @@ class SignedPermutation(SymmetryGroup):
             raise ValueError(f"permutation must be a permutation of range({r})")
         if s.shape != (r,) or not np.all(np.abs(s) == 1):
             raise ValueError(f"signs must be {r} numbers ±1")
+        if not self.signed and np.any(s != 1):
+            raise ValueError(f"signs must all be +1 for {self.name} (no sign changes)")
+        if self.labels is not None and any(
+            self.labels[i] != self.labels[j] for i, j in enumerate(perm)
+        ):
+            raise ValueError(
+                f"permutation must map every slice to one with its label ({self.name})"
+            )
         coordinates, rest = self._slices(x, "x")
         return self._restore(s[:, None] * coordinates[perm], rest, x)
 
     def random_element(self, seed: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """A uniformly random (π, s) from a numpy Generator or seed."""
         rng = np.random.default_rng(seed) if not isinstance(seed, np.random.Generator) else seed
-        return rng.permutation(self.size), rng.choice([-1.0, 1.0], size=self.size)
+        if self.labels is None:
+            perm = rng.permutation(self.size)
+        else:  # shuffle within each class of equal labels
+            perm = np.arange(self.size)
+            for label in dict.fromkeys(self.labels):
+                members = np.flatnonzero([item == label for item in self.labels])
+                perm[members] = rng.permutation(members)
+        signs = rng.choice([-1.0, 1.0], size=self.size) if self.signed else np.ones(self.size)
+        return perm, signs
 
     def align(self, x: Any, reference: Any) -> np.ndarray:  # noqa: D102
         (a, rest), (b, _) = self._pair(x, reference, ("x", "reference"))
@@ -687,3 +746,147 @@ class Scaled(SymmetryGroup):
 
     def __repr__(self) -> str:
         return self.name
+
+
+# --------------------------------------------------------------------------- quotient manifolds
+@dataclass(frozen=True, repr=False)
+class UnitaryRight(SymmetryGroup):
+    """U(r) acting on the right, X ↦ X Q (Qᴴ Q = I), for complex n × r matrices.
+
+    The symmetry of the complex Grassmann manifold and of Hermitian factorizations X = Y Yᴴ
+    (pymanopt's ``ComplexGrassmann``, ``PSDFixedRankComplex``).  The distance is the complex
+    orthogonal Procrustes problem, min_Q ‖X − Y Q‖_F, attained at Q = polar(Yᴴ X); orbit tangents
+    at X are X Ω for Ω skew-Hermitian (real dimension r²): (E_ij − E_ji)/√2 and
+    i(E_ij + E_ji)/√2 for i < j, and i E_ii.
+    """
+
+    r: int = 1
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.r, (int, np.integer)) or self.r < 1:
+            raise ValueError(f"r must be a positive integer, got {self.r!r}")
+        object.__setattr__(self, "name", self.name or f"U({self.r}) right action")
+        object.__setattr__(self, "dimension", self.r * self.r)
+
+    def _matrix(self, x: Any, what: str) -> np.ndarray:
+        m = np.asarray(x)
+        if m.ndim != 2 or m.shape[1] != self.r:
+            raise ValueError(
+                f"{what} must be an n × {self.r} matrix for {self.name}, got shape {m.shape}"
+            )
+        return m
+
+    def _rotation(self, x: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        u, _, vh = np.linalg.svd(x.conj().T @ reference)
+        return u @ vh
+
+    def distance(self, x: Any, y: Any) -> float:  # noqa: D102
+        a, b = self._matrix(x, "x"), self._matrix(y, "y")
+        if a.shape != b.shape:
+            raise ValueError(f"x and y must have the same shape, got {a.shape} and {b.shape}")
+        return float(np.linalg.norm(a - b @ self._rotation(b, a)))
+
+    def align(self, x: Any, reference: Any) -> Any:  # noqa: D102
+        a, b = self._matrix(x, "x"), self._matrix(reference, "reference")
+        return a @ self._rotation(a, b)
+
+    def orbit_tangent_vectors(self, x: Any) -> list[Any]:  # noqa: D102
+        a = self._matrix(x, "x")
+        out = []
+        for i in range(self.r):
+            for j in range(i, self.r):
+                e = np.zeros((self.r, self.r), dtype=complex)
+                e[i, j] = 1.0
+                if i == j:
+                    generators = [1j * e]
+                else:
+                    generators = [(e - e.T) / np.sqrt(2.0), 1j * (e + e.T) / np.sqrt(2.0)]
+                out.extend(a @ omega for omega in generators)
+        return out
+
+
+@dataclass(frozen=True, repr=False)
+class PowerGroup(SymmetryGroup):
+    """G^k acting slice by slice on the points of a power manifold M^k (arrays of shape (k, …)).
+
+    pymanopt's ``Grassmann(n, p, k=k)`` and ``ComplexGrassmann(n, p, k=k)`` are such powers:
+    each slice X_i is acted on by its own group element.  dist² = Σ_i dist_G(x_i, y_i)².
+    """
+
+    group: SymmetryGroup = Identity()
+    k: int = 1
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.group, SymmetryGroup):
+            raise TypeError(f"group must be a SymmetryGroup, got {type(self.group).__name__}")
+        if not isinstance(self.k, (int, np.integer)) or self.k < 1:
+            raise ValueError(f"k must be a positive integer, got {self.k!r}")
+        object.__setattr__(self, "name", self.name or f"({self.group.name})^{self.k}")
+        object.__setattr__(self, "dimension", self.k * self.group.dimension)
+
+    def _slices(self, x: Any, what: str) -> np.ndarray:
+        a = np.asarray(x)
+        if a.ndim < 1 or a.shape[0] != self.k:
+            raise ValueError(f"{what} must have {self.k} slices for {self.name}, got {a.shape}")
+        return a
+
+    def distance(self, x: Any, y: Any) -> float:  # noqa: D102
+        a, b = self._slices(x, "x"), self._slices(y, "y")
+        return float(
+            np.sqrt(sum(self.group.distance(p, q) ** 2 for p, q in zip(a, b, strict=True)))
+        )
+
+    def align(self, x: Any, reference: Any) -> Any:  # noqa: D102
+        a, b = self._slices(x, "x"), self._slices(reference, "reference")
+        return np.stack([self.group.align(p, q) for p, q in zip(a, b, strict=True)])
+
+    def orbit_tangent_vectors(self, x: Any) -> list[Any]:  # noqa: D102
+        a = self._slices(x, "x")
+        out = []
+        for i, part in enumerate(a):
+            for t in self.group.orbit_tangent_vectors(part):
+                v = np.zeros(a.shape, dtype=np.result_type(a, t))
+                v[i] = t
+                out.append(v)
+        return out
+
+
+def natural_symmetry(manifold: Any) -> SymmetryGroup:
+    """The symmetry group a pymanopt quotient manifold's points carry, Identity otherwise.
+
+    Grassmann: O(p) acting on the right on an orthonormal basis of the subspace; complex
+    Grassmann: U(p); ``PSDFixedRank``, ``Elliptope``: O(k) on the factor Y of X = Y Yᵀ
+    (Journée et al. 2010); ``PSDFixedRankComplex``: U(k); powers k > 1 slice by slice;
+    products factor by factor.  The tangent bases of these manifolds span the horizontal space
+    (the projection removes the orbit directions), so the group adds no Hessian direction to a
+    certificate; it makes distances, recovery and the census's merging of critical points
+    modulo the group.
+    """
+    from pymanopt.manifolds import (
+        ComplexGrassmann,
+        Elliptope,
+        Grassmann,
+        Product,
+        PSDFixedRank,
+        PSDFixedRankComplex,
+    )
+
+    if isinstance(manifold, Product):
+        groups = [natural_symmetry(m) for m in manifold.manifolds]
+        if all(isinstance(g, Identity) for g in groups):
+            return Identity()
+        return ProductGroup(groups)
+    if isinstance(manifold, (Grassmann, ComplexGrassmann)):
+        group: SymmetryGroup = (
+            OrthogonalRight(manifold._p)
+            if isinstance(manifold, Grassmann)
+            else UnitaryRight(manifold._p)
+        )
+        return group if manifold._k == 1 else PowerGroup(group, manifold._k)
+    if isinstance(manifold, PSDFixedRankComplex):
+        return UnitaryRight(manifold._k)
+    if isinstance(manifold, (PSDFixedRank, Elliptope)):
+        return OrthogonalRight(manifold._k)
+    return Identity()

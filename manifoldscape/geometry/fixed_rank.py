@@ -47,7 +47,8 @@ import numpy as np
 from pymanopt.manifolds.manifold import RiemannianSubmanifold
 
 from manifoldscape.boundary.arguments import Seed, as_generator, require_positive_int
-from manifoldscape.geometry.points import TangentBasis
+from manifoldscape.geometry.bases import TangentBasis
+from manifoldscape.geometry.householder import Complement as _Complement
 
 __all__ = [
     "FixedRank",
@@ -127,44 +128,6 @@ def _adjoint_times(z: Any, b: np.ndarray) -> np.ndarray:
     if hasattr(z, "H"):
         return np.asarray(z.H @ b)
     return np.asarray(z.conj().T @ b)
-
-
-class _Complement:
-    """Householder reflectors with (H_r ⋯ H_1) U = diag(phases), for U with orthonormal columns.
-
-    The last n − r columns of Q = H_1 ⋯ H_r are an orthonormal basis of range(U)^⊥, applied in
-    O(n r k), never formed.
-    """
-
-    def __init__(self, u: np.ndarray):
-        a = np.array(u, copy=True)
-        r = a.shape[1]
-        self._r = r
-        self._w: list[np.ndarray] = []
-        for j in range(r):
-            x = a[j:, j]
-            norm = np.linalg.norm(x)
-            phase = x[0] / abs(x[0]) if abs(x[0]) > 0 else 1.0
-            w = x.copy()
-            w[0] += phase * norm
-            w /= np.linalg.norm(w)
-            a[j:, :] -= 2.0 * np.outer(w, w.conj() @ a[j:, :])
-            self._w.append(w)
-
-    def apply_adjoint(self, z: np.ndarray) -> np.ndarray:
-        """Qᴴ Z."""
-        out = np.array(z, dtype=np.result_type(z, self._w[0]) if self._w else z.dtype, copy=True)
-        for j, w in enumerate(self._w):
-            out[j:] -= 2.0 * np.outer(w, w.conj() @ out[j:])
-        return out
-
-    def apply(self, z: np.ndarray) -> np.ndarray:
-        """Q Z."""
-        out = np.array(z, dtype=np.result_type(z, self._w[0]) if self._w else z.dtype, copy=True)
-        for j in reversed(range(len(self._w))):
-            w = self._w[j]
-            out[j:] -= 2.0 * np.outer(w, w.conj() @ out[j:])
-        return out
 
 
 def _haar(rng: np.random.Generator, n: int, r: int, complex_: bool) -> np.ndarray:
@@ -486,6 +449,26 @@ class _FixedRankBase(RiemannianSubmanifold):
         """Shape of the ambient matrix."""
         return self._ambient_shape
 
+    def _no_closed_form(self, what: str) -> NotImplementedError:
+        return NotImplementedError(
+            f"{self} has no closed-form {what}: geodesics of the embedded metric on fixed-rank "
+            "matrices are not known in closed form (Vandereycken 2013, §2). Use retraction() "
+            "(the metric projection, second order) for steps, and point.frobenius_distance(other) "
+            "for the distance in the embedding"
+        )
+
+    def dist(self, point_a: Any, point_b: Any) -> float:
+        """Geodesic distance: no closed form (``NotImplementedError`` naming the alternatives)."""
+        raise self._no_closed_form("geodesic distance (dist)")
+
+    def exp(self, point: Any, tangent_vector: Any) -> Any:
+        """Exponential map: no closed form (``NotImplementedError`` naming the alternatives)."""
+        raise self._no_closed_form("exponential map (exp)")
+
+    def log(self, point_a: Any, point_b: Any) -> Any:
+        """Logarithmic map: no closed form (``NotImplementedError`` naming the alternatives)."""
+        raise self._no_closed_form("logarithmic map (log)")
+
     def weingarten(self, point: Any, tangent_vector: Any, normal_vector: Any) -> Any:
         """W(ξ, N): the curvature part of the Hessian for a normal vector N (ambient form)."""
         zero = self.zero_vector(point)
@@ -580,6 +563,57 @@ class FixedRank(_FixedRankBase):
         if isinstance(vector, FixedRankTangentVector):
             return vector
         return FixedRankTangentVector(*_parts(vector, 3))
+
+    # ---------------------------------------------------------------- pymanopt's layout
+    def from_pymanopt_point(self, point: Any, name: str = "point") -> FixedRankPoint:
+        """A point of pymanopt's ``FixedRankEmbedded`` layout (u, s, vt) as a ``FixedRankPoint``.
+
+        X = u diag(s) vt = U diag(s) Vᵀ with V = vtᵀ; checked like any point (``check_point``).
+        """
+        if not isinstance(point, (list, tuple)) or len(point) != 3:
+            raise TypeError(
+                f"{name} must be pymanopt's FixedRankEmbedded point (u, s, vt) for {self}, "
+                f"got {type(point).__name__}"
+            )
+        u, s, vt = point
+        return self.check_point((u, s, np.asarray(vt).T), name)
+
+    def to_pymanopt_point(self, point: Any) -> Any:
+        """The point in pymanopt's ``FixedRankEmbedded`` layout: the tuple (u, s, vt)."""
+        from manifoldscape.geometry.layout import EmbeddedPoint
+
+        x = self._point(point)
+        return EmbeddedPoint(x.u, x.s, x.v.T)
+
+    def from_pymanopt_tangent(self, vector: Any) -> FixedRankTangentVector:
+        """Pymanopt's tangent vector (Up, M, Vp) as ``FixedRankTangentVector(M, Up, Vp)``.
+
+        Both mean ξ = U M Vᵀ + U_p Vᵀ + U V_pᵀ at the same point (V = vtᵀ).
+        """
+        up, m, vp = _parts(vector, 3)
+        return FixedRankTangentVector(m, up, vp)
+
+    def to_pymanopt_tangent(self, vector: Any) -> Any:
+        """The tangent vector in pymanopt's layout: the tuple (Up, M, Vp)."""
+        from manifoldscape.geometry.layout import EmbeddedTangent
+
+        m, up, vp = _parts(vector, 3)
+        return EmbeddedTangent(up, m, vp)
+
+    def pymanopt_cost(self, cost: Any) -> Any:
+        """A cost written for pymanopt's ``FixedRankEmbedded``, cost(u, s, vt), on this manifold.
+
+        Returns f(X) = cost(u, s, vt) for a ``FixedRankPoint`` X (for evaluation: derivatives
+        of a factored cost do not determine the Riemannian Hessian; write the cost on the matrix
+        X for ``Problem.from_autograd``).
+        """
+        if not callable(cost):
+            raise TypeError(f"cost must be callable, got {type(cost).__name__}")
+
+        def on_fixed_rank(point: Any) -> Any:
+            return cost(*self.to_pymanopt_point(point))
+
+        return on_fixed_rank
 
     def low_rank_embedding(self, point: Any, tangent_vector: Any) -> LowRankMatrix:
         """ξ = [U M + U_p, U] [V, V_p]ᵀ as a rank-2r ``LowRankMatrix`` (``embedding``, unformed)."""

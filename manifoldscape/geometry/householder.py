@@ -1,0 +1,84 @@
+"""Householder reflectors that apply an orthonormal basis of range(U)^⊥ without forming it.
+
+Both classes take U with orthonormal columns (n × r) and represent Q = H_1 ⋯ H_r, whose first r
+columns span range(U) and whose last n − r columns are an orthonormal basis of its orthogonal
+complement (Golub & Van Loan, *Matrix Computations*, 4th ed., §5.1–5.2).  Applying Q or Qᴴ to
+an n × k block costs O(n r k); Q itself (n × n) is never formed, so a tangent basis of the sphere
+in R^100000 costs a few vectors of memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+
+__all__ = ["Complement", "Householder"]
+
+
+class Householder:
+    """Real orthogonal Q = H_1 ⋯ H_p with Qᵀ X = [D; 0] for X with orthonormal columns (D = ±I).
+
+    Built from LAPACK's ``geqrf`` (``scipy.linalg.qr(mode="raw")``); real matrices only.
+    """
+
+    def __init__(self, x: np.ndarray):
+        factors, tau = scipy.linalg.qr(x, mode="raw")[0]
+        self._n, self._p = x.shape
+        vectors = np.tril(factors, -1)[:, : self._p]
+        vectors[np.arange(self._p), np.arange(self._p)] = 1.0
+        self._v = vectors  # Householder vectors (unit lower trapezoidal)
+        self._tau = tau
+
+    def apply_transpose(self, m: np.ndarray) -> np.ndarray:
+        """Qᵀ m for m of shape (n, k)."""
+        out = np.array(m, dtype=float, copy=True)
+        for j in range(self._p):
+            v = self._v[:, j]
+            out -= self._tau[j] * np.outer(v, v @ out)
+        return out
+
+    def apply(self, m: np.ndarray) -> np.ndarray:
+        """Q m for m of shape (n, k)."""
+        out = np.array(m, dtype=float, copy=True)
+        for j in reversed(range(self._p)):
+            v = self._v[:, j]
+            out -= self._tau[j] * np.outer(v, v @ out)
+        return out
+
+
+class Complement:
+    """Householder reflectors with (H_r ⋯ H_1) U = diag(phases), U real or complex.
+
+    The last n − r columns of Q = H_1 ⋯ H_r are an orthonormal basis of range(U)^⊥, applied in
+    O(n r k), never formed.
+    """
+
+    def __init__(self, u: np.ndarray):
+        a = np.array(u, copy=True)
+        r = a.shape[1]
+        self._r = r
+        self._w: list[np.ndarray] = []
+        for j in range(r):
+            x = a[j:, j]
+            norm = np.linalg.norm(x)
+            phase = x[0] / abs(x[0]) if abs(x[0]) > 0 else 1.0
+            w = x.copy()
+            w[0] += phase * norm
+            w /= np.linalg.norm(w)
+            a[j:, :] -= 2.0 * np.outer(w, w.conj() @ a[j:, :])
+            self._w.append(w)
+
+    def apply_adjoint(self, z: np.ndarray) -> np.ndarray:
+        """Qᴴ Z."""
+        out = np.array(z, dtype=np.result_type(z, self._w[0]) if self._w else z.dtype, copy=True)
+        for j, w in enumerate(self._w):
+            out[j:] -= 2.0 * np.outer(w, w.conj() @ out[j:])
+        return out
+
+    def apply(self, z: np.ndarray) -> np.ndarray:
+        """Q Z."""
+        out = np.array(z, dtype=np.result_type(z, self._w[0]) if self._w else z.dtype, copy=True)
+        for j in reversed(range(len(self._w))):
+            w = self._w[j]
+            out[j:] -= 2.0 * np.outer(w, w.conj() @ out[j:])
+        return out
