@@ -17,12 +17,14 @@ from manifoldscape.core.workflows import make_problem, make_solver, solve
 from manifoldscape.experiments.store import open_store
 from manifoldscape.experiments.sweep import SweepResult, sweep
 from manifoldscape.landscape.census import Census, census
+from manifoldscape.landscape.paths import Connection, connect
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Census",
     "Certificate",
+    "Connection",
     "EvaluationCounts",
     "History",
     "Objective",
@@ -34,6 +36,7 @@ __all__ = [
     "__version__",
     "census",
     "certify",
+    "connect",
     "make_problem",
     "make_solver",
     "open_store",

@@ -185,7 +185,8 @@ def test_same_seed_same_census_and_json_shape():
     problem = rayleigh(n=5, seed=1)
     first = census(problem, starts=14, seed=7)
     second = census(problem, starts=14, seed=7)
-    assert first.table().splitlines()[:-1] == second.table().splitlines()[:-1]
+    untimed = [line for line in first.table().splitlines() if "class(es) of" not in line]
+    assert untimed == [line for line in second.table().splitlines() if "class(es) of" not in line]
     a, b = first.to_json(), second.to_json()
     a.pop("time_s"), b.pop("time_s")
     assert a == b

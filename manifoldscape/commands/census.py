@@ -1,20 +1,24 @@
-"""``manifoldscape census`` and ``manifoldscape plot morse``: the critical points of a problem.
+"""``manifoldscape census`` and ``plot morse|cascade|disconnectivity``: a problem's critical points.
 
 ::
 
     manifoldscape census NAME [--param KEY=VALUE ...] [--seed N] [--starts N]
                               [--solver NAME ...] [--census-seed N] [--no-explore]
-                              [--explore-runs N] [--json] [--no-progress]
-    manifoldscape plot morse NAME [--param KEY=VALUE ...] [--seed N] [--starts N]
-                             [--census-seed N] --output FILE.png|FILE.svg
+                              [--explore-runs N] [--connect] [--json] [--no-progress]
+    manifoldscape plot morse|cascade|disconnectivity NAME [--param KEY=VALUE ...] [--seed N]
+                              [--starts N] [--census-seed N] --output FILE.png|FILE.svg
 
 ``--seed`` (default 0) seeds the problem instance, as for ``solve``; the census draws its random
 starts from ``--census-seed`` (default ``--seed + 1``).  ``census`` prints the table of classes
 of critical points modulo symmetry (cost, index, verdict, distance to truth, symmetry dimension,
-how often found), or with ``--json`` one object whose ``critical_points`` list holds each class's
-``cost``, ``index``, ``verdict`` and ``count``.  ``plot morse`` draws the Morse diagram, cost
-against index (seed 003 Fig. 6, right).  A progress bar goes to standard error unless
-``--no-progress``.
+how often found, how many critical points it stands for), or with ``--json`` one object whose
+``critical_points`` list holds each class's ``cost``, ``index``, ``verdict``, ``count`` and
+``orbit_size``.  ``--connect`` adds the cascade graph (``manifoldscape.landscape.cascade``: which
+classes the gradient flow joins, with cost drops and dispersiveness) and the barriers between
+minima classes, as tables or as the JSON keys ``graph`` and ``barriers``.  ``plot morse`` draws
+the Morse diagram, cost against index (seed 003 Fig. 6, right); ``plot cascade`` the cascade
+graph over it; ``plot disconnectivity`` the Becker–Karplus disconnectivity graph of the minima.
+A progress bar goes to standard error unless ``--no-progress``.
 """
 
 from __future__ import annotations
@@ -62,7 +66,9 @@ def _add_census_arguments(sub: argparse.ArgumentParser, shared: Any) -> None:
     sub.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
-def _run_census(args: argparse.Namespace, shared: Any) -> tuple[Any, dict[str, Any], Any]:
+def _run_census(
+    args: argparse.Namespace, shared: Any, connect: bool = False
+) -> tuple[Any, dict[str, Any], Any]:
     """Build the instance and run the census; library errors become one-line usage errors."""
     from manifoldscape.core.registry import solver_registry
     from manifoldscape.landscape.census import census
@@ -87,6 +93,7 @@ def _run_census(args: argparse.Namespace, shared: Any) -> tuple[Any, dict[str, A
             explore=not args.no_explore,
             explore_runs=args.explore_runs,
             progress=not args.no_progress,
+            connect=connect,
         )
     except (ValueError, TypeError) as exc:
         raise shared.UsageError(f"census of {args.name!r}: {shared.one_line(exc)}") from exc
@@ -94,7 +101,7 @@ def _run_census(args: argparse.Namespace, shared: Any) -> tuple[Any, dict[str, A
 
 
 def _command_census(args: argparse.Namespace, shared: Any) -> int:
-    result, parameters, census_seed = _run_census(args, shared)
+    result, parameters, census_seed = _run_census(args, shared, connect=args.connect)
     if args.json:
         data = result.to_json()
         data.update(parameters=parameters, seed=args.seed, census_seed=census_seed)
@@ -105,7 +112,25 @@ def _command_census(args: argparse.Namespace, shared: Any) -> int:
         f"{census_seed}"
     )
     print(result.table())
+    if args.connect:
+        print()
+        print(result.graph.table())
+        print()
+        print(_barrier_table(result))
     return 0
+
+
+def _barrier_table(result: Any) -> str:
+    rows = ["minima         barrier level     saddle height from a  height from b"]
+    for b in result.barriers():
+        pair = f"#{b.a} ↔ #{b.b}" + (" copies" if b.a == b.b else "")
+        if b.level is None:
+            rows.append(f"{pair:<14} no path on the graph")
+            continue
+        rows.append(
+            f"{pair:<14} {b.level:<17.10g} #{b.saddle:<5} {b.height_a:<14.6g} {b.height_b:.6g}"
+        )
+    return "\n".join(rows)
 
 
 def _scalars(parameters: dict[str, Any]) -> str:
@@ -118,40 +143,50 @@ def _check_output(text: str, shared: Any) -> Path:
     return shared.check_output(text, "--output", (".png", ".svg"))
 
 
-def _command_morse(args: argparse.Namespace, shared: Any) -> int:
+def _command_picture(args: argparse.Namespace, shared: Any, kind: str) -> int:
     output = _check_output(args.output, shared)
     try:
-        from manifoldscape.landscape.plots import morse_diagram
+        import matplotlib  # noqa: F401
     except ImportError as exc:
-        raise shared.UsageError(
-            f"the Morse diagram needs matplotlib: {shared.one_line(exc)}"
-        ) from exc
-    result, _, _ = _run_census(args, shared)
-    drawn = morse_diagram(result)
-    figure = drawn if hasattr(drawn, "savefig") else drawn.figure
-    figure.savefig(output, bbox_inches="tight")
-    import matplotlib.pyplot as plt
+        raise shared.UsageError(f"the pictures need matplotlib: {shared.one_line(exc)}") from exc
+    result, _, _ = _run_census(args, shared, connect=kind != "morse")
+    if kind == "morse":
+        from manifoldscape.landscape.plots import morse_diagram
 
-    plt.close(figure)
+        figure = morse_diagram(result)
+    elif kind == "cascade":
+        figure = result.graph.plot()
+    else:
+        figure = result.disconnectivity()
+    figure.savefig(output, bbox_inches="tight")
     print(f"wrote {output}")
     return 0
 
 
 def add_command(commands: Any, plot_kinds: Any, shared: Any) -> None:
-    """Add ``census`` to the commands and ``morse`` to the plot kinds."""
+    """Add ``census`` to the commands and ``morse``, ``cascade``, ``disconnectivity`` to plot."""
     sub = commands.add_parser(
         "census", help="find and certify the critical points of every index, modulo symmetry"
     )
     shared.add_instance_arguments(sub)
     _add_census_arguments(sub, shared)
+    sub.add_argument(
+        "--connect",
+        action="store_true",
+        help="also compute the cascade graph (flow connections) and the barriers between minima",
+    )
     sub.set_defaults(run=lambda args: _command_census(args, shared))
 
-    morse = plot_kinds.add_parser(
-        "morse", help="Morse diagram of a census: cost against index (seed 003 Fig. 6)"
-    )
-    shared.add_instance_arguments(morse)
-    _add_census_arguments(morse, shared)
-    morse.add_argument(
-        "--output", required=True, metavar="FILE", help="the picture to write (.png or .svg)"
-    )
-    morse.set_defaults(run=lambda args: _command_morse(args, shared))
+    pictures = {
+        "morse": "Morse diagram of a census: cost against index (seed 003 Fig. 6)",
+        "cascade": "the cascade graph of a census over its Morse diagram (seed 003 Fig. 7, 8)",
+        "disconnectivity": "Becker–Karplus disconnectivity graph of the minima of a census",
+    }
+    for kind, text in pictures.items():
+        picture = plot_kinds.add_parser(kind, help=text)
+        shared.add_instance_arguments(picture)
+        _add_census_arguments(picture, shared)
+        picture.add_argument(
+            "--output", required=True, metavar="FILE", help="the picture to write (.png or .svg)"
+        )
+        picture.set_defaults(run=lambda args, kind=kind: _command_picture(args, shared, kind))

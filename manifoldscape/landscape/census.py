@@ -64,20 +64,27 @@ when dist_G(x, y) ≤ tolerance · max(‖x‖, ‖y‖, ℓ) (``problem.symmetr
 when the group is trivial; ℓ is ‖x♮‖, or the norm of the first start without a truth).  Each
 class is certified once (``certify``), which reports the orbit's zero eigenvalues as symmetry
 and a class whose Hessian test is inconclusive as ``degenerate`` — shown, never hidden.
+
+Counting honestly (``manifoldscape.landscape.orbits``): each class reports its orbit size, the
+number of critical points it stands for under a finite group (so "242 critical points in 5
+classes" for −Σq⁴ on S⁴ is read off the census), and the census reports how saturated its random
+starts look (classes found once, the Good–Turing and Chao estimates, late discoveries) and
+whether the explore phase stopped on its budget with classes left to explore.  With
+``connect=True`` the census also computes the cascade graph of its classes
+(``manifoldscape.landscape.graph``), from which barriers, the disconnectivity graph and basin
+sizes follow (``Census.graph``, ``barriers()``, ``disconnectivity()``, ``basins()``).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import scipy.sparse.linalg
 from pymanopt.manifolds import (
     Grassmann,
     Product,
@@ -88,200 +95,25 @@ from pymanopt.manifolds import (
 
 from manifoldscape.boundary.arguments import Seed, require_positive_int
 from manifoldscape.core.certificate import Certificate, Verdict, certify
-from manifoldscape.core.hessian import RiemannianHessian
 from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.core.symmetry import Identity
 from manifoldscape.core.tolerance import (
     EPSILON,
     SAFETY,
-    ambient_size,
-    gradient_floor,
-    length_scale,
-    safe_norm,
 )
 from manifoldscape.geometry import point_norm, random_point, tangent_basis
+from manifoldscape.landscape.classes import Census, CriticalClass
+from manifoldscape.landscape.following import RunResult, displacements, follow
+from manifoldscape.landscape.orbits import completeness, orbit_size
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Census", "CriticalClass", "census"]
 
-#: eigenvalues below this fraction of ‖Hess f‖ are floored in an eigenvector-following step
-_EIGENVALUE_FLOOR = 1e-8
-#: eigenvector following gives up after this many steps without lowering ‖grad f‖ by 10 %
-_FOLLOW_PATIENCE = 20
+#: searches that are not random starts (left out of the completeness statistics)
+_NOT_SAMPLED = ("explore", "split")
 #: explore phase: displacement ε along a Hessian eigenvector, relative to the problem's length
 _EXPLORE_DISPLACEMENT = 0.05
-#: explore phase: mode-following steps before a small gradient hands the point to Newton
-_EXPLORE_ESCAPE = 5
-
-
-# --------------------------------------------------------------------------- results
-@dataclass(frozen=True, eq=False)
-class CriticalClass:
-    """One class of critical points modulo the symmetry group, with its certificate.
-
-    ``point`` is the member with the smallest gradient norm; ``count`` how many runs ended in
-    the class, ``found_by`` the same split by search; ``copies`` how many distinct points (plain
-    distance) were seen in it — for a finite group such as {±1}, how many of the |G| symmetric
-    copies were found.  ``index`` is the Morse index off the orbit (a lower bound when
-    ``certificate.index_exact`` is False).
-    """
-
-    point: Any
-    cost: float
-    index: int
-    verdict: Verdict
-    count: int
-    distance_to_truth: float | None
-    symmetry_dimension: int
-    gradient_norm: float
-    certificate: Certificate
-    copies: int = 1
-    found_by: Mapping[str, int] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for JSON (the point left out)."""
-        c = self.certificate
-        return {
-            "cost": float(self.cost),
-            "index": int(self.index),
-            "index_exact": bool(c.index_exact),
-            "verdict": self.verdict.value,
-            "count": int(self.count),
-            "copies": int(self.copies),
-            "distance_to_truth": None
-            if self.distance_to_truth is None
-            else float(self.distance_to_truth),
-            "symmetry_dimension": int(self.symmetry_dimension),
-            "null_dimension": int(c.null_dimension),
-            "morse_nondegenerate": bool(c.morse_nondegenerate),
-            "gradient_norm": float(self.gradient_norm),
-            "min_eigenvalue": float(c.min_eigenvalue),
-            "max_eigenvalue": float(c.max_eigenvalue),
-            "found_by": {k: int(v) for k, v in self.found_by.items()},
-        }
-
-
-@dataclass(frozen=True, eq=False)
-class Census:
-    """The critical points a census found, one ``CriticalClass`` per class modulo symmetry.
-
-    ``classes`` are sorted by (index, cost).  ``starts`` random starts fed ``runs`` searches
-    (a descent trajectory adds runs, and ``explore_runs`` of them are the explore phase's
-    displaced runs), ``unconverged`` of which ended at no critical point.  ``notes`` say what
-    the table cannot (a cost that is constant on the manifold, classes split because the declared
-    symmetry mapped points of different cost or spectrum onto each other).
-    """
-
-    problem: str
-    classes: tuple[CriticalClass, ...]
-    starts: int
-    runs: int
-    unconverged: int
-    time_s: float
-    seed: int | None
-    searches: tuple[str, ...]
-    tolerance: float
-    parameters: Mapping[str, Any] = field(default_factory=dict)
-    explore_runs: int = 0
-    notes: tuple[str, ...] = ()
-
-    @property
-    def minimizers(self) -> tuple[CriticalClass, ...]:
-        """The classes certified as local minimizers."""
-        return tuple(c for c in self.classes if c.verdict is Verdict.LOCAL_MINIMIZER)
-
-    @property
-    def degenerate(self) -> tuple[CriticalClass, ...]:
-        """The classes the second-order test could not classify."""
-        return tuple(c for c in self.classes if c.verdict is Verdict.DEGENERATE)
-
-    def table(self) -> str:
-        """The classes as a text table: cost, index, verdict, distance to truth, symmetry, found."""
-        header = ("#", "cost", "index", "verdict", "zeros", "dist. to truth", "sym. dim", "found")
-        rows = [header]
-        for k, c in enumerate(self.classes, 1):
-            index = f"{c.index}" if c.certificate.index_exact else f"≥{c.index}"
-            distance = "—" if c.distance_to_truth is None else f"{c.distance_to_truth:.2e}"
-            rows.append(
-                (
-                    str(k),
-                    f"{c.cost:.10g}",
-                    index,
-                    c.verdict.value,
-                    str(c.certificate.null_dimension),
-                    distance,
-                    str(c.symmetry_dimension),
-                    str(c.count),
-                )
-            )
-        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        right = {0, 1, 2, 4, 5, 6, 7}
-        lines = []
-        for n, row in enumerate(rows):
-            cells = [
-                cell.rjust(w) if i in right else cell.ljust(w)
-                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-            ]
-            lines.append("  ".join(cells).rstrip())
-            if n == 0:
-                lines.append("  ".join("-" * w for w in widths))
-        lines.append(
-            f"{len(self.classes)} class(es) of critical points modulo symmetry from "
-            f"{self.starts} starts ({self.runs} runs of which {self.explore_runs} explore, "
-            f"{self.unconverged} not converged) "
-            f"in {self.time_s:.2f} s"
-        )
-        degenerate = self.degenerate
-        if degenerate:
-            numbers = ", ".join(
-                f"#{k} ({c.certificate.null_dimension} zero eigenvalue(s) off the orbit)"
-                for k, c in enumerate(self.classes, 1)
-                if c.verdict is Verdict.DEGENERATE
-            )
-            lines.append(f"degenerate (second-order test inconclusive): {numbers}")
-        lines.extend(f"note: {note}" for note in self.notes)
-        return "\n".join(lines)
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain dict for JSON with the list ``critical_points`` (cost, index, verdict, count …)."""
-        return {
-            "problem": self.problem,
-            "parameters": _jsonable(dict(self.parameters)),
-            "seed": self.seed,
-            "starts": int(self.starts),
-            "runs": int(self.runs),
-            "unconverged": int(self.unconverged),
-            "explore_runs": int(self.explore_runs),
-            "time_s": float(self.time_s),
-            "searches": list(self.searches),
-            "tolerance": float(self.tolerance),
-            "critical_points": [c.to_dict() for c in self.classes],
-            "notes": list(self.notes),
-        }
-
-    def plot(self, ax: Any = None) -> Any:
-        """The Morse diagram, cost against index (seed 003 Fig. 6, right); returns the figure."""
-        from manifoldscape.landscape.plots import morse_diagram
-
-        return morse_diagram(self, ax=ax)
-
-    def __str__(self) -> str:
-        return self.table()
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist() if value.size <= 100 else f"array of shape {value.shape}"
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return repr(value)
 
 
 # --------------------------------------------------------------------------- −f
@@ -330,294 +162,6 @@ def _is_compact(manifold: Any) -> bool:
     if isinstance(manifold, Product):
         return all(_is_compact(m) for m in manifold.manifolds)
     return isinstance(manifold, _COMPACT)
-
-
-# --------------------------------------------------------------------------- local steps
-@dataclass
-class _Model:
-    """Gradient and Hessian spectrum at x in an orthonormal tangent basis."""
-
-    basis: Any
-    gradient: np.ndarray
-    gradient_norm: float
-    hessian_norm: float
-    tolerance_scale: float  # ‖Hess f‖ · max(‖x‖, 1): what rtol_gradient multiplies
-    floor: float = 0.0  # round-off floor of ‖grad f‖ (manifoldscape.core.tolerance)
-    eigenvalues: np.ndarray | None = None  # dense: all, ascending
-    eigenvectors: np.ndarray | None = None
-    operator: Any = None  # matrix-free
-
-
-def _model(problem: Problem, x: Any, dense_limit: int, k_lowest: int) -> _Model:
-    basis = tangent_basis(problem.manifold, x)
-    hessian = RiemannianHessian(problem, x, basis)
-    g = basis.to_coordinates(problem.riemannian_gradient(x))
-    gnorm = float(np.linalg.norm(g))
-    length = length_scale(x)
-    floor = gradient_floor(safe_norm(problem.euclidean_gradient(x)), gnorm, ambient_size(x))
-    if basis.dim <= dense_limit:
-        lam, q = np.linalg.eigh(hessian.matrix())
-        hnorm = float(np.max(np.abs(lam))) if lam.size else 0.0
-        return _Model(basis, g, gnorm, hnorm, hnorm * length, floor, lam, q)
-    operator = hessian.linear_operator()
-    d = basis.dim
-    v0 = np.random.default_rng(0).standard_normal(d)
-    largest = scipy.sparse.linalg.eigsh(
-        operator, k=1, which="LM", v0=v0, tol=1e-3, return_eigenvectors=False
-    )
-    hnorm = float(abs(largest[0]))
-    model = _Model(basis, g, gnorm, hnorm, hnorm * length, floor, operator=operator)
-    if k_lowest:
-        lam, q = scipy.sparse.linalg.eigsh(
-            operator, k=min(k_lowest, d - 1), which="SA", v0=v0, tol=1e-6
-        )
-        model.eigenvalues, model.eigenvectors = lam, q
-    return model
-
-
-def _step(
-    model: _Model, target: int | None, floor: float, ascend: np.ndarray | None = None
-) -> np.ndarray:
-    """The eigenvector-following step toward index ``target``, or the Newton step (None).
-
-    Dense: η = −Σ σ_i g_i / max(|λ_i|, δ) q_i (module docstring), with σ_i = sign(λ_i) for
-    Newton.  Matrix-free: Newton by MINRES on H η = −g; toward index k, MINRES on the operator
-    H − 2 Q_k Λ_k Q_kᵀ (the k lowest eigenvalues reflected) with right-hand side
-    −(I − 2 Q_k Q_kᵀ) g.  ``ascend`` (positions in ``model.eigenvalues``) replaces "the k lowest"
-    by a chosen set of modes: the mode following of the explore phase.
-    """
-    g = model.gradient
-    floor = floor * max(model.hessian_norm, 1e-300)
-    if ascend is None and target is not None:
-        ascend = np.arange(target)
-    if model.operator is None:
-        lam, q = model.eigenvalues, model.eigenvectors
-        gq = q.T @ g
-        if ascend is None:
-            scaled = gq / np.where(lam >= 0, np.maximum(lam, floor), np.minimum(lam, -floor))
-        else:
-            sigma = np.ones_like(lam)
-            sigma[ascend] = -1.0
-            scaled = sigma * gq / np.maximum(np.abs(lam), floor)
-        return -(q @ scaled)
-    d = g.size
-    if ascend is None or len(ascend) == 0 or model.eigenvalues is None:
-        operator, rhs = model.operator, -g
-    else:
-        lam, q = model.eigenvalues[ascend], model.eigenvectors[:, ascend]
-
-        def matvec(c: np.ndarray) -> np.ndarray:
-            c = np.asarray(c).reshape(-1)
-            return model.operator.matvec(c) - 2.0 * (q @ (lam * (q.T @ c)))
-
-        operator = scipy.sparse.linalg.LinearOperator((d, d), matvec=matvec, dtype=float)
-        rhs = -(g - 2.0 * (q @ (q.T @ g)))
-    eta, _ = scipy.sparse.linalg.minres(operator, rhs, rtol=1e-10, maxiter=max(20, 2 * d))
-    return np.asarray(eta)
-
-
-@dataclass
-class _RunResult:
-    point: Any
-    gradient_norm: float
-    converged: bool
-    scale: float = 0.0  # ‖Hess f‖ · ℓ at the point
-
-
-def _newton(
-    problem: Problem,
-    x: Any,
-    *,
-    newton_steps: int,
-    radius: float,
-    dense_limit: int,
-    divergence: float,
-) -> tuple[Any, float, float]:
-    """Riemannian Newton steps to round-off; returns the best point, ‖grad f‖, its scale, floor.
-
-    Stops when ‖grad f‖ is at its round-off floor (``manifoldscape.core.tolerance``) or when it
-    has stopped decreasing.  At a degenerate critical point Newton converges
-    only linearly (for a gradient that is homogeneous of degree p along the null directions,
-    at the rate (p − 1)/p); when successive steps shrink at a steady rate ρ the Aitken-extrapolated
-    step η/(1 − ρ) is tried as well and kept if it lowers ‖grad f‖, which lands such a point at
-    round-off instead of a few digits away; while the steps keep shrinking (ρ < 0.9) the
-    iteration is not stalled even if ‖grad f‖ is not monotone.
-    """
-    manifold = problem.manifold
-    best = (x, math.inf, 0.0, 0.0)
-    stalled, previous, shrinking = 0, math.nan, False
-    for _ in range(newton_steps + 1):
-        model = _model(problem, x, dense_limit, 0)
-        if not (np.isfinite(model.gradient_norm) and np.isfinite(model.tolerance_scale)):
-            break
-        progress = model.gradient_norm < 0.9 * best[1] or shrinking
-        stalled = 0 if progress else stalled + 1
-        if model.gradient_norm < best[1]:
-            best = (x, model.gradient_norm, model.tolerance_scale, model.floor)
-        limit = 2 if model.gradient_norm <= 1e-10 * model.tolerance_scale + model.floor else 4
-        if model.gradient_norm <= model.floor or stalled >= limit:
-            break
-        eta = _step(model, None, floor=1e-14)
-        norm = float(np.linalg.norm(eta))
-        if not np.isfinite(norm) or norm == 0.0:
-            break
-        if norm > radius:
-            eta *= radius / norm
-        candidate = manifold.retraction(x, model.basis.to_vector(eta))
-        rate = norm / previous
-        # steps shrinking at a steady rate: converging linearly to a degenerate point, where
-        # ‖grad f‖ need not decrease monotonically — not a stall
-        shrinking = rate < 0.9
-        if 0.2 < rate < 0.95:
-            extrapolated = manifold.retraction(x, model.basis.to_vector(eta / (1.0 - rate)))
-            if problem.gradient_norm(extrapolated) < problem.gradient_norm(candidate):
-                candidate = extrapolated
-        x, previous = candidate, norm
-        if point_norm(x) > divergence or not np.isfinite(problem.cost(x)):
-            break
-    return best
-
-
-def _follow(
-    problem: Problem,
-    x: Any,
-    *,
-    target: int | None,
-    max_steps: int,
-    newton_steps: int,
-    radius: float,
-    dense_limit: int,
-    rtol_gradient: float,
-    divergence: float,
-    modes: list[Any] | None = None,
-) -> _RunResult:
-    """Eigenvector following toward index ``target`` (None: none), then Newton to round-off.
-
-    With ``modes`` (tangent vectors at x), mode following instead: at each step the ascent
-    directions are the ``len(modes)`` Hessian eigenvectors that overlap most with the modes
-    followed so far (projected onto the current tangent space), which then become the modes
-    (Cerjan and Miller 1981; Wales, *Energy Landscapes*, §6.2).  Returns the point with the
-    smallest gradient norm met and whether it passes the certificate's gradient test.
-    """
-    manifold = problem.manifold
-    best_x, best_norm, stalled = x, math.inf, 0
-    if modes is not None:
-        target = len(modes)
-    if target is not None:
-        for step in range(max_steps):
-            model = _model(problem, x, dense_limit, target + (2 if modes else 0))
-            if not (np.isfinite(model.gradient_norm) and np.isfinite(model.tolerance_scale)):
-                break
-            stalled = 0 if model.gradient_norm < 0.9 * best_norm else stalled + 1
-            if model.gradient_norm < best_norm:
-                best_x, best_norm = x, model.gradient_norm
-            if stalled > _FOLLOW_PATIENCE:
-                x = best_x
-                break
-            # close to a critical point: Newton converges to it whatever its index (a mode
-            # followed from a small displacement first gets away from where it started)
-            if model.gradient_norm <= 1e-4 * model.tolerance_scale + model.floor and (
-                modes is None or step >= _EXPLORE_ESCAPE
-            ):
-                break
-            ascend = None
-            if modes:
-                ascend = _tracked(manifold, x, model, modes)
-                modes = [model.basis.to_vector(model.eigenvectors[:, i]) for i in ascend]
-            eta = _step(model, target, floor=_EIGENVALUE_FLOOR, ascend=ascend)
-            norm = float(np.linalg.norm(eta))
-            if not np.isfinite(norm):
-                break
-            if norm > radius:
-                eta *= radius / norm
-            x = manifold.retraction(x, model.basis.to_vector(eta))
-            if point_norm(x) > divergence or not np.isfinite(problem.cost(x)):
-                break
-        else:
-            x = best_x  # the budget ran out: polish the best point met
-    point, gradient_norm, scale, floor = _newton(
-        problem,
-        x,
-        newton_steps=newton_steps,
-        radius=radius,
-        dense_limit=dense_limit,
-        divergence=divergence,
-    )
-    # converged unless the certificate's gradient test says "not critical" for sure
-    return _RunResult(point, gradient_norm, gradient_norm <= rtol_gradient * scale + floor, scale)
-
-
-def _tracked(manifold: Any, x: Any, model: _Model, modes: list[Any]) -> np.ndarray:
-    """Positions of the eigenvectors of ``model`` spanning most of the followed ``modes``.
-
-    The modes, tangent vectors at the previous iterate, are projected onto the tangent space at
-    x and orthonormalised (U); eigenvector q_i scores ‖Uᵀ q_i‖² and the len(modes) best win.
-    """
-    columns = [model.basis.to_coordinates(manifold.projection(x, v)) for v in modes]
-    u = np.linalg.qr(np.stack(columns, axis=1))[0]
-    overlaps = np.sum((u.T @ model.eigenvectors) ** 2, axis=0)
-    chosen = np.argsort(-overlaps, kind="stable")[: len(modes)]
-    return np.sort(chosen)
-
-
-def _orbit_complement(problem: Problem, x: Any, basis: Any) -> np.ndarray:
-    """Orthonormal coordinates (d × (d − s)) of the tangent directions off the symmetry orbit."""
-    vectors = problem.symmetry.orbit_tangent_vectors(x)
-    if not vectors:
-        return np.eye(basis.dim)
-    s = np.stack([basis.to_coordinates(problem.manifold.projection(x, v)) for v in vectors], axis=1)
-    u, sigma, _ = np.linalg.svd(s, full_matrices=True)
-    rank = int(np.sum(sigma > 1e-8 * max(point_norm(x), 1.0)))
-    return u[:, rank:]
-
-
-def _displacements(
-    problem: Problem, x: Any, *, dense_limit: int, max_matrix_free_index: int, epsilon: float
-) -> list[tuple[Any, list[Any]]]:
-    """The explore-phase starts from the critical point x: (x ± ε v_j, modes to follow).
-
-    The Hessian eigenvectors v_j off the symmetry orbit (all of them up to ``dense_limit``
-    tangent dimensions; the ``max_matrix_free_index`` + 1 lowest beyond), mapped to the manifold
-    by the retraction.  With N the negative-curvature modes (index k = |N|), a mode with λ_j ≥ 0
-    is followed uphill, ascending along N ∪ {v_j} (toward index k + 1), a mode with λ_j < 0
-    downhill, ascending along N ∖ {v_j} (toward index k − 1).  Ordered by |λ_j|, softest first,
-    both signs of each mode next to each other.
-    """
-    manifold = problem.manifold
-    basis = tangent_basis(manifold, x)
-    hessian = RiemannianHessian(problem, x, basis)
-    complement = _orbit_complement(problem, x, basis)
-    if complement.shape[1] == 0:
-        return []
-    if basis.dim <= dense_limit:
-        h = hessian.matrix()
-        lam, w = np.linalg.eigh(complement.T @ h @ complement)
-        q = complement @ w
-    else:
-        operator = hessian.linear_operator()
-        k = min(max_matrix_free_index + 1 + (basis.dim - complement.shape[1]), basis.dim - 1)
-        v0 = np.random.default_rng(0).standard_normal(basis.dim)
-        lam, q = scipy.sparse.linalg.eigsh(operator, k=k, which="SA", v0=v0, tol=1e-8)
-        off = np.sum((complement.T @ q) ** 2, axis=0) > 0.5
-        lam, q = lam[off], q[:, off]
-    scale = float(np.max(np.abs(lam))) if lam.size else 0.0
-    tol = 1e-6 * scale + problem.gradient_norm(x) / max(point_norm(x), 1.0)
-    vectors = [basis.to_vector(q[:, j]) for j in range(lam.size)]
-    negative = [j for j in range(lam.size) if lam[j] < -tol]
-    starts = []
-    for j in np.argsort(np.abs(lam), kind="stable"):
-        ascend = [i for i in negative if i != j] if lam[j] < -tol else [*negative, j]
-        modes = [vectors[i] for i in ascend]
-        for sign in (1.0, -1.0):
-            start = manifold.retraction(x, _scaled(vectors[j], sign * epsilon))
-            starts.append((start, modes))
-    return starts
-
-
-def _scaled(vector: Any, factor: float) -> Any:
-    if isinstance(vector, (list, tuple)):
-        return [_scaled(v, factor) for v in vector]
-    return factor * vector
 
 
 def _plateaus(gradient_norms: np.ndarray, limit: int = 3) -> list[int]:
@@ -728,6 +272,8 @@ def census(
     explore_runs: int | None = None,
     progress: bool = False,
     callback: Callable[[int, int], Any] | None = None,
+    connect: bool = False,
+    connect_options: Mapping[str, Any] | None = None,
 ) -> Census:
     """Find the critical points of every index of ``problem`` and certify them (module docstring).
 
@@ -745,7 +291,8 @@ def census(
     tangent dimension d, or ``max_matrix_free_index`` + 1 beyond ``dense_limit``; 0 turns the
     phase off like ``explore=False``).  The random-start phase is the same with or without it.
     ``progress`` shows a bar on standard error; ``callback(done, starts)`` is called after each
-    start.
+    start.  ``connect`` computes the cascade graph of the classes as well (``Census.graph``;
+    ``landscape.graph.cascade_graph`` with ``connect_options``).
     """
     wall = time.perf_counter()
     if not isinstance(problem, Problem):
@@ -776,6 +323,10 @@ def census(
         raise TypeError(f"solver_options must be a mapping, got {type(solver_options).__name__}")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable as callback(done, starts), got {callback!r}")
+    if not isinstance(connect, (bool, np.bool_)):
+        raise TypeError(f"connect must be True or False, got {connect!r}")
+    if connect_options is not None and not isinstance(connect_options, Mapping):
+        raise TypeError(f"connect_options must be a mapping, got {type(connect_options).__name__}")
     options = dict(solver_options or {})
     from manifoldscape.core.workflows import make_solver
 
@@ -808,10 +359,11 @@ def census(
     radius = 0.25 * max(point_norm(first), length)
 
     classes: list[_Class] = []
+    first_run: dict[int, int] = {}  # when each class was found first, for the completeness
     runs = unconverged = 0
     mismatched: set[str] = set()
 
-    def record(run: _RunResult, search: str) -> None:
+    def record(run: RunResult, search: str) -> None:
         nonlocal runs, unconverged
         runs += 1
         if not run.converged:
@@ -827,6 +379,7 @@ def census(
         if any(_same(problem.symmetry, run.point, c.point, tolerance, length) for c in classes):
             mismatched.add(problem.symmetry.name)
         classes.append(_Class(run.point, run.gradient_norm, search, cost, run.scale))
+        first_run[id(classes[-1])] = runs - 1
 
     bar = None
     if progress:
@@ -839,7 +392,7 @@ def census(
             x0 = first if i == 0 else random_point(problem.manifold, rng)
             label, (kind, what) = searches[i % len(searches)]
             if kind == "follow":
-                record(_follow(problem, x0, target=what, radius=radius, **follow_options), label)
+                record(follow(problem, x0, target=what, radius=radius, **follow_options), label)
             else:
                 solved = configured[what].run(
                     negated if kind == "max" else problem,
@@ -848,11 +401,11 @@ def census(
                     certify=False,
                 )
                 polish = {"target": None, "radius": radius, **follow_options}
-                record(_follow(problem, solved.point, **polish), label)
+                record(follow(problem, solved.point, **polish), label)
                 iterates = solved.history.iterates
                 if trajectory_starts and iterates:
                     for j in _plateaus(solved.history.gradient_norm):
-                        record(_follow(problem, iterates[j], **polish), "trajectory")
+                        record(follow(problem, iterates[j], **polish), "trajectory")
             if bar is not None:
                 bar.update(1)
             if callback is not None:
@@ -861,6 +414,7 @@ def census(
         if bar is not None:
             bar.close()
 
+    random_runs = runs
     budget = 0
     if explore:
         modes = dim if dim <= dense_limit else min(dim, max_matrix_free_index + 1)
@@ -868,13 +422,14 @@ def census(
     explored = 0
     epsilon = _EXPLORE_DISPLACEMENT * max(length, point_norm(first))
     visited: set[int] = set()
+    cut = False  # a class whose displaced runs the budget cut short
     while explored < budget:
         pending = [c for c in classes if id(c) not in visited]
         if not pending:
             break  # every class explored and no new one appeared
         source = min(pending, key=lambda c: problem.cost(c.point))  # lowest cost first
         visited.add(id(source))
-        for x0, modes in _displacements(
+        for x0, modes in displacements(
             problem,
             source.point,
             dense_limit=dense_limit,
@@ -882,12 +437,24 @@ def census(
             epsilon=epsilon,
         ):
             if explored >= budget:
+                cut = True
                 break
             explored += 1
-            run = _follow(problem, x0, target=None, modes=modes, radius=radius, **follow_options)
+            run = follow(problem, x0, target=None, modes=modes, radius=radius, **follow_options)
             record(run, "explore")
     if explored:
         logger.info("census of %s: %d explore runs", problem.name, explored)
+    unexplored = sum(1 for c in classes if id(c) not in visited) + int(cut)
+    exhausted = budget > 0 and explored >= budget and unexplored > 0
+    if exhausted:
+        logger.info(
+            "census of %s: the exploration budget (%d runs) ran out with %d class(es) not fully "
+            "explored; raise explore_runs for a complete census",
+            problem.name,
+            budget,
+            unexplored,
+        )
+    first_of: dict[int, int] = {}  # id of a class's point → the run that found it first
 
     found: list[CriticalClass] = []
     notes: list[str] = []
@@ -898,6 +465,7 @@ def census(
             unconverged += count
             continue
         distance = None if problem.truth is None else float(problem.distance_to_truth(cls.point))
+        first_of[id(cls.point)] = first_run.get(id(cls), random_runs)
         found.append(
             CriticalClass(
                 point=cls.point,
@@ -911,6 +479,7 @@ def census(
                 certificate=certificate,
                 copies=_copies(cls.members, tolerance, length),
                 found_by=dict(cls.found_by),
+                orbit_size=orbit_size(problem.symmetry, cls.point),
             )
         )
     if mismatched:
@@ -934,7 +503,21 @@ def census(
         tolerance=tolerance,
         parameters=dict(problem.parameters),
         notes=tuple(notes),
+        length=length,
+        completeness=completeness(
+            [sum(v for k, v in c.found_by.items() if k not in _NOT_SAMPLED) for c in found],
+            [first_of.get(id(c.point), random_runs) for c in found],
+            random_runs,
+            explore_exhausted=exhausted,
+            unexplored=unexplored,
+        ),
+        instance=problem,
     )
+    if connect:
+        from manifoldscape.landscape.cascade import cascade_graph
+
+        graph = cascade_graph(problem, result, **dict(connect_options or {}))
+        result = replace(result, cascade=graph)
     for note in notes:
         logger.warning("census of %s: %s", problem.name, note)
     logger.info(
