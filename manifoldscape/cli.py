@@ -124,6 +124,10 @@ def _certificate_rows(certificate: Any) -> list[tuple[str, Any]]:
         ("min eigenvalue", float(certificate.min_eigenvalue)),
         ("max eigenvalue", float(certificate.max_eigenvalue)),
         ("symmetry dimension", int(certificate.symmetry_dimension)),
+        ("zero eigenvalues", int(certificate.null_dimension)),
+        ("Morse (nondegenerate)", "yes" if certificate.morse_nondegenerate else "no"),
+        ("certified by", f"{certificate.method}, {certificate.hessian_products} products"),
+        *(("note", note) for note in certificate.notes),
     ]
 
 
