@@ -289,8 +289,8 @@ def _with_bottom(spectrum: Spectrum, negatives: np.ndarray, level: float) -> Spe
 def choose_method(hessian: RiemannianHessian, orbit_size: int, batched: bool) -> str:
     """Return "dense" or "krylov", whichever counts fewer operations (module docstring).
 
-    One Hessian-vector product is timed (its result is discarded); a batched product costs a
-    third of a single one per vector.  Krylov is expected to take min(d, 60 + 2√d) steps.
+    One Hessian-vector product is timed (its result is discarded); a batched product costs half
+    of a single one per vector.  Krylov is expected to take min(d, 60 + 2√d) steps.
     """
     d = hessian.dim
     off = d - orbit_size
@@ -302,7 +302,7 @@ def choose_method(hessian: RiemannianHessian, orbit_size: int, batched: bool) ->
     hessian.apply_coordinates(probe)
     product = max(time.perf_counter() - start, 1e-7)
     flop = 2e-10  # seconds per flop of one thread (eigvalsh of 1000 × 1000 takes ~0.16 s)
-    dense = d * product * (1 / 3 if batched else 1.0) + 0.8 * flop * d**3
+    dense = d * product * (1 / 2 if batched else 1.0) + 0.8 * flop * d**3
     steps = min(off, 60 + 2 * int(np.sqrt(off)))
     krylov = steps * product + 20 * flop * steps * steps * d
     return "dense" if dense <= krylov else "krylov"
