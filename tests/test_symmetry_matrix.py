@@ -102,3 +102,50 @@ def test_column_permutations() -> None:
     # signs are not part of the group
     assert group.distance(x, -x) > 0.1
     np.testing.assert_allclose(group.align(permuted, x), x)
+
+
+def test_degenerate_pca_on_stiefel_suggests_the_right_action() -> None:
+    """PCA on Stiefel(n, r): the r(r−1)/2 zero eigenvalues are the O(r) orbit; the note says so."""
+    from pymanopt.manifolds import Stiefel
+
+    rng = np.random.default_rng(6)
+    n, r = 8, 3
+    a = rng.standard_normal((n, n))
+    a = a + a.T
+    _, v = np.linalg.eigh(a)
+    top = v[:, -r:]
+
+    def cost(x):
+        return -anp.trace(x.T @ a @ x)
+
+    bare = ms.Problem.from_autograd(Stiefel(n, r), cost)
+    certificate = ms.certify(bare, top)
+    assert certificate.verdict is ms.Verdict.DEGENERATE
+    assert any("OrthogonalRight(3)" in note for note in certificate.notes), certificate.notes
+    declared = ms.Problem.from_autograd(
+        Stiefel(n, r), cost, symmetry=ms.symmetry.OrthogonalRight(r)
+    )
+    fixed = ms.certify(declared, top)
+    assert fixed.verdict is ms.Verdict.LOCAL_MINIMIZER
+    assert not any("declare symmetry" in note for note in fixed.notes)
+
+
+def test_degenerate_gram_fit_on_oblique_suggests_the_left_action() -> None:
+    rng = np.random.default_rng(7)
+    p, n = 3, 8
+    y0 = rng.standard_normal((p, n))
+    y0 /= np.linalg.norm(y0, axis=0)
+    target = y0.T @ y0
+    problem = ms.Problem.from_autograd(Oblique(p, n), lambda y: anp.sum((y.T @ y - target) ** 2))
+    certificate = ms.certify(problem, y0)
+    assert any("OrthogonalLeft(3)" in note for note in certificate.notes), certificate.notes
+
+
+def test_no_suggestion_when_the_flat_directions_are_not_an_orbit() -> None:
+    """A cost flat along a direction no candidate group explains gets no suggestion."""
+    from pymanopt.manifolds import Euclidean
+
+    problem = ms.Problem.from_autograd(Euclidean(3, 2), lambda y: anp.sum(y[:, 0] ** 2))
+    certificate = ms.certify(problem, np.zeros((3, 2)))
+    assert certificate.verdict is ms.Verdict.DEGENERATE
+    assert not any("declare symmetry" in note for note in certificate.notes)

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from manifoldscape.boundary.arguments import Seed, as_generator
+from manifoldscape.core.diagnosis import suggest_symmetry
 from manifoldscape.core.hessian import RiemannianHessian
 from manifoldscape.core.spectrum import Spectrum, choose_method, dense_spectrum, krylov_spectrum
 from manifoldscape.core.tolerance import (
@@ -562,6 +563,19 @@ def certify(
             f"Krylov did not resolve the spectrum in {spectrum.steps} steps and the tangent "
             f"space is too large for the dense matrix (dense_limit {dense_limit})"
         )
+    if verdict is Verdict.DEGENERATE and problem.symmetry.dimension == 0:
+        try:
+            suggestion = suggest_symmetry(
+                problem.manifold,
+                hessian,
+                x,
+                decision.tau_e + decision.floor_e,
+                decision.null_dimension,
+            )
+        except (FloatingPointError, np.linalg.LinAlgError):
+            suggestion = None
+        if suggestion is not None:
+            notes.append(suggestion)
     for note in decision.notes[:1]:
         if not decision.verified:
             logger.warning(note)
