@@ -502,6 +502,20 @@ class _FixedRankBase(RiemannianSubmanifold):
                     f"{name} must be a point of {self}, a tuple of factors or a matrix, "
                     f"got {type(point).__name__}"
                 ) from exc
+            if (
+                array.ndim == 1
+                and self._r == 1
+                and self._ambient_shape[0] == self._ambient_shape[1]
+            ):
+                # rank 1: a vector x stands for the matrix x xᴴ (the factor of seed 003 §2)
+                vector = self._numeric(array, name)
+                n = self._ambient_shape[0]
+                if vector.shape != (n,):
+                    raise ValueError(
+                        f"{name} must have shape {self._ambient_shape} (or ({n},) for the "
+                        f"rank-1 factor x of x xᴴ) for {self}, got {array.shape}"
+                    )
+                return self._from_dense(np.outer(vector, vector.conj()), name)
             return self._from_dense(array, name)
         return self._check_factors(factors, name, tolerance)
 

@@ -263,8 +263,13 @@ def check_point(manifold: Manifold, point: Any, name: str = "x0", tolerance: flo
         raise TypeError(f"{name} must be an array, got {type(point).__name__}") from exc
     if array.dtype.kind not in "biufc":
         raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
+    if array.ndim == 1 and len(shape) == 2 and tuple(shape) == (array.size, 1):
+        array = array.reshape(tuple(shape))  # the rank-1 rule: a length-n vector is a column
     if array.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)} for {manifold}, got {array.shape}")
+        column = f" (or ({shape[0]},) for the column)" if len(shape) == 2 and shape[1] == 1 else ""
+        raise ValueError(
+            f"{name} must have shape {tuple(shape)}{column} for {manifold}, got {array.shape}"
+        )
     if array.dtype.kind == "c" and not complex_:
         if np.any(np.imag(array) != 0):
             raise ValueError(f"{name} must be real for {manifold}, got complex entries")
