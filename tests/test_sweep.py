@@ -577,3 +577,34 @@ def test_a_family_start_method_is_used(tmp_path):
         problem = phase_retrieval(n=16, m=96, seed=record["problem_seed"])
         x0 = initial_point(problem, "spectral", seed=record["solver_seed"])
         assert record["start_cost"] == problem.cost(x0)
+
+
+def test_numpy_arrays_in_a_grid_are_recorded_as_their_lists(tmp_path) -> None:
+    """An array and its nested list give the same definition (same store, same trials)."""
+    import numpy as np
+
+    import manifoldscape as ms
+
+    a = np.diag([1.0, 2.0, 3.0, 4.0])
+    first = ms.sweep(
+        "rayleigh", grid={"A": [a]}, trials=2, db=tmp_path / "s.db", progress=False, workers=1
+    )
+    again = ms.sweep(
+        "rayleigh",
+        grid={"A": [a.tolist()]},
+        trials=2,
+        db=tmp_path / "s.db",
+        progress=False,
+        workers=1,
+    )
+    assert str(again).count("2 already stored") == 1, str(again)
+    assert "2 run" in str(first)
+    with pytest.raises(SweepError, match="real numeric"):
+        ms.sweep(
+            "rayleigh",
+            grid={"A": [a * 1j]},
+            trials=1,
+            db=tmp_path / "t.db",
+            progress=False,
+            workers=1,
+        )

@@ -219,9 +219,20 @@ def _jsonable_value(value: Any, what: str) -> Any:
         return value
     if isinstance(value, (list, tuple)):
         return [_jsonable_value(v, what) for v in value]
+    if isinstance(value, np.ndarray):
+        # an array is recorded as its nested list, so the definition's hash and the factory's
+        # input are the same whether the user passed the array or the list
+        if value.dtype.kind not in "biuf":
+            raise SweepError(
+                f"{what}: a sweep records arrays as JSON lists, so they must be real numeric "
+                f"(bool, integer or float); got an array of dtype {value.dtype}"
+            )
+        if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+            raise SweepError(f"{what}: expected finite numbers, got an array with NaN or Inf")
+        return value.tolist()
     raise SweepError(
         f"{what}: a sweep records its definition as JSON, so values must be numbers, strings, "
-        f"booleans, None or lists of them; got {type(value).__name__}"
+        f"booleans, None, real numpy arrays or lists of them; got {type(value).__name__}"
     )
 
 
