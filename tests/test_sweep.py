@@ -608,3 +608,60 @@ def test_numpy_arrays_in_a_grid_are_recorded_as_their_lists(tmp_path) -> None:
             progress=False,
             workers=1,
         )
+
+
+def test_per_point_instances_share_the_instance_and_vary_the_start(tmp_path) -> None:
+    """--instance per-point: one instance per grid point, seeded starts; per-trial unchanged."""
+    import manifoldscape as ms
+    from manifoldscape.experiments.sweep import plan_sweep
+
+    grid = {"m": [24, 48]}
+    options = {"n": 6}
+    per_trial = plan_sweep("phase_retrieval", grid, problem_options=options)
+    per_point = plan_sweep("phase_retrieval", grid, problem_options=options, instance="per-point")
+    assert "instance" not in per_trial.definition  # old stores keep their hash
+    assert per_point.definition["instance"] == "per-point"
+    assert per_point.sweep_id != per_trial.sweep_id
+    with pytest.raises(SweepError, match="per-trial, per-point"):
+        plan_sweep("phase_retrieval", grid, problem_options=options, instance="per-run")
+
+    result = ms.sweep(
+        "phase_retrieval",
+        grid,
+        problem_options=options,
+        trials=3,
+        db=tmp_path / "p.db",
+        instance="per-point",
+        workers=0,
+        progress=False,
+    )
+    assert "6 run" in str(result)
+    store = ms.open_store(tmp_path / "p.db", readonly=True)
+    rows = list(store.records())
+    store.close()
+    by_point: dict[str, set[int]] = {}
+    for row in rows:
+        by_point.setdefault(row["point"], set()).add(row["problem_seed"])
+    assert len(by_point) == 2 and all(len(seeds) == 1 for seeds in by_point.values())
+    assert len({row["solver_seed"] for row in rows}) == len(rows) == 6
+    # the starts are those of the per-trial sweep: the solver seeds agree trial by trial
+    trial_tasks = {(t.point, t.trial): t for t in per_trial.tasks(3)}
+    from manifoldscape.experiments.sweep import trial_seeds
+
+    for row in rows:
+        assert (
+            row["solver_seed"] == trial_seeds(trial_tasks[(row["point"], row["trial"])].entropy)[1]
+        )
+
+
+def test_cli_instance_per_point_and_show(tmp_path, capsys) -> None:
+    from manifoldscape.cli import main
+
+    db = str(tmp_path / "c.db")
+    argv = ["sweep", "rayleigh", "--grid", "n=4,5", "--trials", "2", "--db", db]
+    assert main([*argv, "--instance", "per-point", "--workers", "0", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["sweep", "show", db]) == 0
+    assert "instance per-point" in capsys.readouterr().out
+    assert main([*argv, "--instance", "per-run"]) == 2
+    assert "per-trial" in capsys.readouterr().err

@@ -4,6 +4,7 @@
 
     manifoldscape sweep NAME --grid KEY=V1,V2,... [--grid ...] --trials T --db FILE
                              [--solver S] [--option K=V ...] [--param K=V ...] [--start S]
+                             [--instance per-trial|per-point]
                              [--workers W | --scheduler ADDRESS [--timeout S]] [--seed N]
                              [--retry-errors] [--json]
     manifoldscape sweep show FILE [--json]
@@ -55,6 +56,13 @@ def add_command(commands: Any, plot_kinds: Any, shared: Any) -> None:
     )
     parser.add_argument(
         "--start", default="random", help="'random' (default) or a start method of the problem"
+    )
+    parser.add_argument(
+        "--instance",
+        choices=("per-trial", "per-point"),
+        default="per-trial",
+        help="per-trial (default): a new seeded instance per trial; per-point: one seeded "
+        "instance per grid point, the trials are seeded starts on it",
     )
     parser.add_argument(
         "--workers",
@@ -156,6 +164,7 @@ def _run(args: argparse.Namespace, shared: Any) -> int:
             db=args.db,
             solver=args.solver,
             start=args.start,
+            instance=args.instance,
             solver_options=options,
             problem_options=fixed,
             workers=args.workers,
@@ -229,6 +238,7 @@ def _show(file: str, as_json: bool, shared: Any) -> int:
     print(
         f"problem {definition['problem']} {fixed} grid {grid}; solver {definition['solver']} "
         f"{definition['solver_options'] or ''}; start {definition['start']}; "
+        f"instance {definition.get('instance', 'per-trial')}; "
         f"seed {definition['seed']}".replace("  ", " ")
     )
     print(format_summary(summary, definition))

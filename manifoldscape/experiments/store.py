@@ -166,6 +166,11 @@ def check_definition(definition: Any, where: str) -> dict[str, Any]:
                 f"{where}: the sweep definition's {key} is {type(value).__name__}, expected "
                 f"{' or '.join(k.__name__ for k in kinds)}"
             )
+    if definition.get("instance", "per-trial") not in ("per-trial", "per-point"):
+        raise StoreError(
+            f"{where}: the sweep definition's instance is {definition['instance']!r}, expected "
+            "per-trial or per-point"
+        )
     for axis in definition["grid"]:
         if (
             not isinstance(axis, list)

@@ -86,6 +86,8 @@ class TrialTask:
     start: str
     modules: tuple[str, ...] = ()
     threads: int | None = None
+    #: per-point instances: the entropy of the grid point's one instance (None: per trial)
+    instance_entropy: tuple[int, ...] | None = None
 
 
 class TaskList(Sequence[TrialTask]):
@@ -136,6 +138,11 @@ class TaskList(Sequence[TrialTask]):
             start=d["start"],
             modules=self._plan.modules,
             threads=self._threads,
+            instance_entropy=(
+                (d["seed"], *self._words[position])
+                if d.get("instance", "per-trial") == "per-point"
+                else None
+            ),
         )
 
 
@@ -156,6 +163,10 @@ class SweepPlan:
     def tasks(self, trials: int, threads: int | None = None) -> TaskList:
         """Every trial, trial-major (trial 0 of every point first), made lazily."""
         return TaskList(self, trials, threads)
+
+
+#: the instance policies of ``plan_sweep``
+INSTANCE_POLICIES = ("per-trial", "per-point")
 
 
 def trial_seeds(entropy: Sequence[int]) -> tuple[int, int]:
@@ -305,9 +316,18 @@ def plan_sweep(
     solver_options: Mapping[str, Any] | None = None,
     problem_options: Mapping[str, Any] | None = None,
     seed: int = 0,
+    instance: str = "per-trial",
     check_points: bool = True,
 ) -> SweepPlan:
     """Validate a sweep and resolve its grid (see the module docstring); raises ``SweepError``.
+
+    ``instance``: ``"per-trial"`` draws a new seeded instance for every trial (a phase
+    transition over instances); ``"per-point"`` draws one seeded instance per grid point and
+    makes the trials seeded starts on it ("from how many random starts does this instance
+    recover?").  The instance seed then comes from the sweep seed and the point's key alone,
+    the solver seed from those and the trial number, so each trial's start is the same under
+    either policy.  A per-trial definition has no ``instance`` key, so stores made before the
+    policy existed keep their hash and resume.
 
     ``check_points=False`` skips the per-point factory checks and the solver's trial iteration
     (a plan for inspection only).
@@ -323,6 +343,10 @@ def plan_sweep(
         raise SweepError(str(exc)) from None
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise SweepError(f"seed must be a non-negative integer, got {seed!r}")
+    if instance not in INSTANCE_POLICIES:
+        raise SweepError(
+            f"instance must be one of {', '.join(INSTANCE_POLICIES)}, got {instance!r}"
+        )
     grid = dict(grid or {})
     fixed = dict(problem_options or {})
     parameters = entry.parameters()
@@ -406,6 +430,8 @@ def plan_sweep(
         "start": start,
         "seed": int(seed),
     }
+    if instance != "per-trial":
+        definition["instance"] = instance
     if check_points and getattr(entry.factory, "__module__", "").startswith("manifoldscape."):
         _check_points(entry.factory, points, fixed_values)
         _check_solver_fits(

@@ -182,6 +182,7 @@ def sweep(
     db: str | Path,
     solver: str = "trust-regions",
     start: str = "random",
+    instance: str = "per-trial",
     solver_options: Mapping[str, Any] | None = None,
     problem_options: Mapping[str, Any] | None = None,
     workers: int | None = None,
@@ -200,6 +201,8 @@ def sweep(
     per grid point; ``solver``/``solver_options``: a registered solver and its options;
     ``start``: ``"random"`` (the solver's seeded random point) or a start method of the
     problem's family (for phase retrieval ``"spectral"``, ``"truncated_spectral"``);
+    ``instance``: ``"per-trial"`` (a new seeded instance per trial) or ``"per-point"`` (one
+    seeded instance per grid point, the trials are seeded starts on it; see ``plan_sweep``);
     ``problem_options``: fixed parameters.
 
     ``workers``: 0 runs in this process, W ≥ 1 on a local pool of W processes (default: the CPUs
@@ -234,6 +237,7 @@ def sweep(
         solver_options=solver_options,
         problem_options=problem_options,
         seed=seed,
+        instance=instance,
     )
     all_tasks = plan.tasks(int(trials), threads_per_worker)
     points = len(plan.points)

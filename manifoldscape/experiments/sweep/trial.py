@@ -32,6 +32,8 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
     from manifoldscape.core.workflows import make_solver
 
     problem_seed, solver_seed = trial_seeds(task.entropy)
+    if task.instance_entropy is not None:
+        problem_seed = trial_seeds(task.instance_entropy)[0]
     record: dict[str, Any] = {
         "sweep": task.sweep,
         "point": task.point,
@@ -52,7 +54,7 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
                 from manifoldscape.core.registry import problem_registry
 
                 factory = problem_registry.get(task.problem).factory
-            problem = factory(**task.parameters, seed=problem_seed)
+            problem = _instance(task, factory, problem_seed)
             if not isinstance(problem, Problem):
                 raise TypeError(
                     f"factory of {task.problem!r} returned {type(problem).__name__}, not a Problem"
@@ -99,6 +101,21 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
         record["traceback"] = traceback.format_exc()
     record["trial_time"] = time.perf_counter() - started
     return record
+
+
+#: the last per-point instance built in this process: trials of one grid point that land on
+#: the same worker solve it without rebuilding (a sweep over starts runs point by point)
+_LAST_INSTANCE: dict[tuple[str, str, int], Any] = {}
+
+
+def _instance(task: TrialTask, factory: Any, problem_seed: int) -> Any:
+    if task.instance_entropy is None:
+        return factory(**task.parameters, seed=problem_seed)
+    key = (task.problem, task.point, problem_seed)
+    if key not in _LAST_INSTANCE:
+        _LAST_INSTANCE.clear()
+        _LAST_INSTANCE[key] = factory(**task.parameters, seed=problem_seed)
+    return _LAST_INSTANCE[key]
 
 
 @contextlib.contextmanager
