@@ -1,0 +1,71 @@
+"""``ms.solve``'s scipy-facing interface: callback forms, ``verbosity`` logging, OptimizeResult."""
+
+import functools
+
+import numpy as np
+import pytest
+
+import manifoldscape as ms
+from manifoldscape.boundary import callback_arity
+from manifoldscape.core.result import StopReason
+from manifoldscape.problems import rayleigh
+
+OURS = ["trust-regions", "gradient-descent"]
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return rayleigh(n=20, seed=0)
+
+
+# --------------------------------------------------------------------------- callbacks
+@pytest.mark.parametrize("name", OURS)
+def test_scipy_style_callback_gets_every_iterate_and_can_stop(problem, name):
+    points = []
+    result = ms.solve(
+        problem, name, seed=2, callback=points.append, keep_iterates=True, certify=False
+    )
+    assert len(points) == result.iterations + 1
+    for seen, kept in zip(points, result.history.iterates, strict=True):
+        assert np.array_equal(seen, kept)
+
+    def stop_after_three(x):
+        stop_after_three.calls += 1
+        return stop_after_three.calls == 4  # truthy at iteration 3
+
+    stop_after_three.calls = 0
+    stopped = ms.solve(problem, name, seed=2, callback=stop_after_three, certify=False)
+    assert stopped.stop_reason is StopReason.CALLBACK
+    assert stopped.iterations == 3
+    assert np.array_equal(stopped.history.cost, result.history.cost[:4])
+
+
+def test_two_argument_callback_still_gets_iteration_and_info(problem):
+    seen = []
+    ms.solve(problem, seed=2, callback=lambda k, info: seen.append((k, info.cost)), certify=False)
+    assert [k for k, _ in seen] == list(range(len(seen)))
+
+
+@pytest.mark.parametrize(
+    ("callback", "arity"),
+    [
+        (lambda x: None, 1),
+        (lambda x, extra=None: None, 1),
+        (lambda k, info: None, 2),
+        (lambda *args: None, 2),
+        (functools.partial(lambda a, k, info: None, 0), 2),
+        (print, 2),  # no readable signature on some Pythons: the two-argument form
+        (None, None),
+    ],
+)
+def test_callback_arity(callback, arity):
+    assert callback_arity(callback) == arity
+
+
+@pytest.mark.parametrize(
+    "callback", [lambda: None, lambda a, b, c: None, lambda x, *, key: None, 42]
+)
+def test_callback_of_neither_form_is_refused_in_one_line(problem, callback):
+    with pytest.raises(TypeError, match=r"callback\(x\) or callback\(iteration, info\)") as info:
+        ms.solve(problem, seed=0, callback=callback)
+    assert "\n" not in str(info.value)
