@@ -69,3 +69,31 @@ def test_callback_of_neither_form_is_refused_in_one_line(problem, callback):
     with pytest.raises(TypeError, match=r"callback\(x\) or callback\(iteration, info\)") as info:
         ms.solve(problem, seed=0, callback=callback)
     assert "\n" not in str(info.value)
+
+
+# --------------------------------------------------------------------------- OptimizeResult
+def test_as_optimize_result_maps_every_field(problem):
+    from scipy.optimize import OptimizeResult
+
+    result = ms.solve(problem, seed=1)
+    out = result.as_optimize_result()
+    assert isinstance(out, OptimizeResult)
+    assert out.x is result.point
+    assert out.fun == result.cost == problem.cost(out.x)
+    assert out.success is True and out.status == 0
+    assert out.nit == result.iterations and out.message == result.stop_message
+    assert (out.nfev, out.njev, out.nhev) == (
+        result.counts.cost,
+        result.counts.gradient,
+        result.counts.hessian,
+    )
+    assert out.jac is None and out.gradient_norm == result.gradient_norm
+    assert out.certificate is result.certificate
+    assert out.certificate.verdict is ms.Verdict.LOCAL_MINIMIZER
+
+
+def test_as_optimize_result_of_a_stopped_run_is_not_a_success(problem):
+    out = ms.solve(problem, "gradient-descent", seed=1, max_iterations=2, certify=False)
+    out = out.as_optimize_result()
+    assert out.success is False and out.status != 0 and out.nit == 2
+    assert out.stop_reason is StopReason.MAX_ITERATIONS and out.certificate is None
