@@ -97,3 +97,68 @@ def test_as_optimize_result_of_a_stopped_run_is_not_a_success(problem):
     out = out.as_optimize_result()
     assert out.success is False and out.status != 0 and out.nit == 2
     assert out.stop_reason is StopReason.MAX_ITERATIONS and out.certificate is None
+
+
+# --------------------------------------------------------------------------- verbosity
+def _lines(caplog, level):
+    return [r for r in caplog.records if r.name.startswith("manifoldscape") and r.levelno == level]
+
+
+@pytest.fixture
+def quiet_package():
+    """The ``manifoldscape`` logger at its default level (NOTSET), as a user would have it."""
+    package = __import__("logging").getLogger("manifoldscape")
+    previous = package.level
+    package.setLevel(0)
+    yield package
+    assert package.level == 0  # solve restored it
+    package.setLevel(previous)
+
+
+def test_verbosity_0_logs_nothing_below_warning(problem, caplog, quiet_package):
+    ms.solve(problem, seed=0)
+    assert not [r for r in caplog.records if r.levelno < 30]
+
+
+def test_verbosity_1_logs_one_info_line_at_the_end(problem, caplog, quiet_package):
+    # caplog's handler takes every level; what is logged is what solve lets through
+    result = ms.solve(problem, seed=0, verbosity=1)
+    (line,) = _lines(caplog, 20)
+    text = line.getMessage()
+    assert "gradient_tolerance" in text and f"after {result.iterations} iterations" in text
+    assert "cost -" in text and "|grad|" in text and "local_minimizer" in text
+    assert not _lines(caplog, 10)
+
+
+@pytest.mark.parametrize("name", ["gradient-descent", "pymanopt-steepest-descent"])
+def test_verbosity_2_adds_one_line_per_iteration(problem, caplog, quiet_package, name):
+    result = ms.solve(problem, name, seed=0, verbosity=2, max_iterations=5)
+    per_iteration = [r.getMessage() for r in _lines(caplog, 10) if " k=" in r.getMessage()]
+    assert len(per_iteration) == len(result.history) == result.iterations + 1
+    assert per_iteration[-1].startswith(f"{name} k={result.iterations} ")
+    assert len(_lines(caplog, 20)) == 1
+
+
+@pytest.mark.parametrize(("value", "error"), [(3, ValueError), (-1, ValueError), ("1", TypeError)])
+def test_invalid_verbosity_is_refused_listing_the_valid_values(problem, value, error):
+    with pytest.raises(error, match=r"verbosity must be 0, 1 or 2"):
+        ms.solve(problem, seed=0, verbosity=value)
+
+
+def test_a_stderr_handler_only_when_none_is_configured_and_only_for_the_call(monkeypatch):
+    import logging
+
+    from manifoldscape.core.workflows import _logging_for
+
+    package = logging.getLogger("manifoldscape")
+    before = list(package.handlers)
+    with _logging_for(1):
+        assert package.handlers == before  # pytest's handlers are configured: none added
+    monkeypatch.setattr(logging.Logger, "hasHandlers", lambda self: False)
+    with _logging_for(2):
+        (added,) = [h for h in package.handlers if h not in before]
+        assert isinstance(added, logging.StreamHandler)
+        assert package.getEffectiveLevel() == logging.DEBUG
+    assert package.handlers == before
+    with _logging_for(0):
+        assert package.handlers == before

@@ -751,6 +751,15 @@ class IterativeSolver(Solver):
             info = IterationInfo(
                 iteration, state, time.perf_counter() - start, counter.counts(), scale, cost_change
             )
+            if debug:
+                logger.debug(
+                    "%s k=%d f=%.12g |grad|=%.3e step=%.3e",
+                    self.name,
+                    iteration,
+                    state.cost,
+                    state.gradient_norm,
+                    state.step_size,
+                )
             wants_stop = bool(callback(iteration, info)) if callback is not None else False
             decision = criterion.check(info)
             if decision is None and wants_stop:
@@ -773,15 +782,6 @@ class IterativeSolver(Solver):
             state = new_state
             iteration += 1
             recorder.add(state, time.perf_counter() - start)
-            if debug:
-                logger.debug(
-                    "%s k=%d f=%.12g |grad|=%.3e step=%.3e",
-                    self.name,
-                    iteration,
-                    state.cost,
-                    state.gradient_norm,
-                    state.step_size,
-                )
         elapsed = time.perf_counter() - start
         logger.debug(
             "%s on %s: %s (%s)", self.name, problem.name, decision.reason.value, decision.message
