@@ -18,10 +18,12 @@ from manifoldscape.boundary.arguments import (
     Seed,
     as_generator,
     as_real_array,
+    callback_arity,
     require_finite,
     require_nonempty,
     require_options,
     require_positive_int,
+    require_verbosity,
     seed_as_int,
 )
 
@@ -29,9 +31,11 @@ __all__ = [
     "Seed",
     "as_generator",
     "as_real_array",
+    "callback_arity",
     "require_finite",
     "require_nonempty",
     "require_options",
     "require_positive_int",
+    "require_verbosity",
     "seed_as_int",
 ]

@@ -6,6 +6,7 @@ expected and what was given.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -88,3 +89,47 @@ def require_options(given: Mapping[str, Any], valid: Iterable[str], where: str) 
             f"unknown option(s) {', '.join(map(repr, unknown))} for {where}; "
             f"valid options are: {', '.join(valid) if valid else '(none)'}"
         )
+
+
+def require_verbosity(value: Any, name: str = "verbosity") -> int:
+    """Return ``value`` if it is 0, 1 or 2 (an int, not a bool), or raise naming the three."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be 0, 1 or 2, got {value!r}")
+    if value not in (0, 1, 2):
+        raise ValueError(f"{name} must be 0, 1 or 2, got {value}")
+    return int(value)
+
+
+def callback_arity(callback: Any, name: str = "callback") -> int | None:
+    """How to call ``callback``: 1 for ``callback(x)`` (scipy's form), 2 for ``(iteration, info)``.
+
+    Decided once from ``inspect.signature`` by the number of required positional parameters: one
+    means the scipy form, two the iteration form; none with ``*args`` (``lambda *a: ...``) also
+    means the iteration form.  A callable whose signature cannot be read (some builtins) is
+    taken to be of the iteration form.  None passes (returns None); anything else, or a callable
+    of neither form, raises a one-line ``TypeError`` naming both forms.
+    """
+    if callback is None:
+        return None
+    forms = "callback(x) or callback(iteration, info)"
+    if not callable(callback):
+        raise TypeError(
+            f"{name} must be None or callable as {forms}, got {type(callback).__name__}"
+        )
+    try:
+        signature = inspect.signature(callback)
+    except (TypeError, ValueError):
+        return 2
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    parameters = list(signature.parameters.values())
+    required = sum(p.kind in positional and p.default is p.empty for p in parameters)
+    variadic = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters)
+    keyword_required = any(
+        p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is p.empty for p in parameters
+    )
+    if not keyword_required:
+        if required in (1, 2):
+            return required
+        if required == 0 and variadic:
+            return 2
+    raise TypeError(f"{name} must be callable as {forms}, got one with signature {signature}")

@@ -16,7 +16,8 @@ Everything else is written once, in ``IterativeSolver.run``:
 3. stopping: small frozen ``StoppingCriterion`` objects, combined with ``|`` (any) and ``&``
    (all), each mapping to a ``StopReason`` whose ``converged`` says whether it means convergence;
 4. the ``History`` (cost, gradient norm, step size, elapsed time per iterate, the solver's extra
-   columns, the iterates on request) and a ``callback(iteration, info)`` after every iterate;
+   columns, the iterates on request) and a ``callback(iteration, info)`` (or scipy's
+   ``callback(x)``) after every iterate;
 5. a non-finite cost or gradient: the loop stops with ``StopReason.NON_FINITE_COST`` and returns
    the last iterate whose cost was finite;
 6. the second-order certificate of the final point (``manifoldscape.core.certificate.certify``).
@@ -53,7 +54,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from manifoldscape.boundary.arguments import Seed, as_generator, require_options
+from manifoldscape.boundary.arguments import Seed, as_generator, callback_arity, require_options
 from manifoldscape.core.hessian import hessian_norm_estimate
 from manifoldscape.core.problem import EvaluationCounter, Problem
 from manifoldscape.core.result import EvaluationCounts, History, Result, StopReason
@@ -80,6 +81,7 @@ __all__ = [
     "StoppingCriterion",
     "certify_point",
     "gradient_scale",
+    "loop_callback",
     "require_count",
     "require_number",
     "start_point",
@@ -535,12 +537,15 @@ def certify_point(
     return certify(problem, point, **dict(options or {}))
 
 
-def _check_callback(callback: Any) -> None:
-    if callback is not None and not callable(callback):
-        raise TypeError(
-            f"callback must be callable as callback(iteration, info) or None, "
-            f"got {type(callback).__name__}"
-        )
+def loop_callback(callback: Any) -> Callable[[int, IterationInfo], Any] | None:
+    """``callback`` in the loop's form ``(iteration, info)``, or None.
+
+    A scipy-style ``callback(x)`` is wrapped to receive the iterate ``info.point``;
+    ``boundary.callback_arity`` decides which form a callable has, once, before the run.
+    """
+    if callback_arity(callback) == 1:
+        return lambda iteration, info: callback(info.point)
+    return callback
 
 
 # --------------------------------------------------------------------------- solvers
@@ -717,14 +722,15 @@ class IterativeSolver(Solver):
         """Run the solver from ``x0`` (validated) or from a random point drawn from ``seed``.
 
         ``callback(iteration, info)`` is called for every iterate, the start (iteration 0)
-        included, with an ``IterationInfo``; returning True stops the run with
-        ``StopReason.CALLBACK`` (a stopping criterion that fires at the same iterate takes
-        precedence).  ``keep_iterates`` stores every iterate in ``History.iterates``.
+        included, with an ``IterationInfo``; a callback with one required positional parameter
+        is called scipy's way, ``callback(x)`` with the iterate.  In both forms a truthy return
+        stops the run with ``StopReason.CALLBACK`` (a stopping criterion that fires at the same
+        iterate takes precedence).  ``keep_iterates`` stores every iterate in ``History.iterates``.
         ``certify=False`` skips the certificate; ``certify_options`` go to ``certify``.
         ``Result.time_s`` is the solve time, certification excluded.
         """
         _require_problem(problem)
-        _check_callback(callback)
+        callback = loop_callback(callback)
         x = start_point(problem, x0, seed)
         criterion = self.stopping_criterion or self.default_stopping_criterion()
         counter = EvaluationCounter(problem)
@@ -745,6 +751,15 @@ class IterativeSolver(Solver):
             info = IterationInfo(
                 iteration, state, time.perf_counter() - start, counter.counts(), scale, cost_change
             )
+            if debug:
+                logger.debug(
+                    "%s k=%d f=%.12g |grad|=%.3e step=%.3e",
+                    self.name,
+                    iteration,
+                    state.cost,
+                    state.gradient_norm,
+                    state.step_size,
+                )
             wants_stop = bool(callback(iteration, info)) if callback is not None else False
             decision = criterion.check(info)
             if decision is None and wants_stop:
@@ -767,17 +782,8 @@ class IterativeSolver(Solver):
             state = new_state
             iteration += 1
             recorder.add(state, time.perf_counter() - start)
-            if debug:
-                logger.debug(
-                    "%s k=%d f=%.12g |grad|=%.3e step=%.3e",
-                    self.name,
-                    iteration,
-                    state.cost,
-                    state.gradient_norm,
-                    state.step_size,
-                )
         elapsed = time.perf_counter() - start
-        logger.info(
+        logger.debug(
             "%s on %s: %s (%s)", self.name, problem.name, decision.reason.value, decision.message
         )
         certificate = certify_point(problem, state.point, certify, certify_options)

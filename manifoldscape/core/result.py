@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
+    from scipy.optimize import OptimizeResult
+
     from manifoldscape.core.certificate import Certificate
 
 
@@ -102,6 +104,51 @@ class Result:
     def converged(self) -> bool:
         """Whether the stopping reason means convergence (see ``StopReason.converged``)."""
         return self.stop_reason.converged
+
+    def as_optimize_result(self) -> OptimizeResult:
+        """The run as a ``scipy.optimize.OptimizeResult``, for code written against scipy.
+
+        ======== ================================================================================
+        field    value
+        ======== ================================================================================
+        x        ``point``, the final iterate
+        fun      ``cost``, f(x)
+        success  ``converged``: the stopping reason means convergence (``StopReason.converged``)
+        status   the position of ``stop_reason`` in ``StopReason``: 0 is the gradient test
+                 (success), any other value says which limit stopped the run
+        message  ``stop_message``
+        nit      ``iterations``
+        nfev     cost evaluations; ``njev`` gradient evaluations; ``nhev`` Hessian-vector products
+        jac      None: a ``Result`` keeps the gradient norm, not the Riemannian gradient, and the
+                 norm is no substitute; ``gradient_norm`` holds it
+        ======== ================================================================================
+
+        Further fields: ``gradient_norm``, ``stop_reason`` (the ``StopReason``), ``certificate``
+        (``Certificate`` or None; ``certificate.verdict``: minimizer, saddle, maximizer…),
+        ``history``, ``solver``, ``problem`` and ``time_s``.  ``success`` is first-order only:
+        the second-order verdict is the certificate's.
+        """
+        from scipy.optimize import OptimizeResult
+
+        return OptimizeResult(
+            x=self.point,
+            fun=float(self.cost),
+            success=self.converged,
+            status=list(StopReason).index(self.stop_reason),
+            message=self.stop_message,
+            nit=int(self.iterations),
+            nfev=self.counts.cost,
+            njev=self.counts.gradient,
+            nhev=self.counts.hessian,
+            jac=None,
+            gradient_norm=float(self.gradient_norm),
+            stop_reason=self.stop_reason,
+            certificate=self.certificate,
+            history=self.history,
+            solver=self.solver,
+            problem=self.problem,
+            time_s=float(self.time_s),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Summary for JSON output (the point and the history left out)."""
