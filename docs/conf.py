@@ -10,11 +10,11 @@ import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-import manifoldscape  # noqa: E402
+import manifoldscape
 
 project = "manifoldscape"
 author = "the manifoldscape authors"
-copyright = "the manifoldscape authors"  # noqa: A001
+copyright = "the manifoldscape authors"
 release = version = manifoldscape.__version__
 
 extensions = [
@@ -39,12 +39,12 @@ html_theme = "alabaster"
 
 
 def _plain_text_math(app, what, name, obj, options, lines):
-    """The docstrings write math as plain text (|x|, ‖x‖): escape the bars reST would read as
-    substitution references."""
+    """Escape the bars of plain-text math (|x|) that reST would read as substitutions."""
     for i, line in enumerate(lines):
         if "|" in line and not line.lstrip().startswith(">>>"):
             lines[i] = line.replace("|", "\\|")
 
 
 def setup(app):
+    """Register the docstring hook."""
     app.connect("autodoc-process-docstring", _plain_text_math)
