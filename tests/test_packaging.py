@@ -113,6 +113,37 @@ def test_console_script_points_at_cli_main():
     assert callable(main)
 
 
+def test_py_typed_ships_in_the_three_packages():
+    """PEP 561: a py.typed marker in each installed package, listed in package_data (CI checks
+    that the built wheel carries the three markers)."""
+    config = _setup_cfg()
+    package_data = {
+        name.strip(): value.split() for name, value in config["options.package_data"].items()
+    }
+    for folder, package in SOURCE_FOLDERS.items():
+        assert (ROOT / folder / "py.typed").is_file(), f"{folder}/py.typed is missing"
+        assert "py.typed" in package_data.get(package, []), (
+            f"setup.cfg [options.package_data] does not ship py.typed in {package}"
+        )
+
+
+def test_classifiers_name_the_python_versions_allowed():
+    config = _setup_cfg()
+    classifiers = [line.strip() for line in config["metadata"]["classifiers"].splitlines()]
+    minimum = re.fullmatch(r">=\s*3\.(\d+)", config["options"]["python_requires"].strip())
+    assert minimum is not None
+    versions = [
+        int(match.group(1))
+        for line in classifiers
+        if (match := re.fullmatch(r"Programming Language :: Python :: 3\.(\d+)", line))
+    ]
+    assert versions, "no classifier names a Python version"
+    assert min(versions) >= int(minimum.group(1)), (
+        "a classifier names a Python below python_requires"
+    )
+    assert "Typing :: Typed" in classifiers
+
+
 def test_pyproject_holds_no_project_metadata():
     import tomllib
 

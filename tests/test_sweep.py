@@ -665,3 +665,24 @@ def test_cli_instance_per_point_and_show(tmp_path, capsys) -> None:
     assert "instance per-point" in capsys.readouterr().out
     assert main([*argv, "--instance", "per-run"]) == 2
     assert "per-trial" in capsys.readouterr().err
+
+
+def test_a_factory_defined_in_executed_code_sweeps_in_process(tmp_path):
+    """A factory whose ``__module__`` is None (defined by exec, as in a doctest) is accepted."""
+    namespace = {"rayleigh": __import__("manifoldscape.problems", fromlist=["rayleigh"]).rayleigh}
+    exec("def factory(n: int = 4, seed=None):\n    return rayleigh(n=n, seed=seed)\n", namespace)
+    factory = namespace["factory"]
+    factory.__module__ = None
+    problem_registry.register("exec_test_problem", factory, replace=True)
+    try:
+        result = sweep(
+            "exec_test_problem",
+            {"n": [4]},
+            trials=2,
+            db=tmp_path / "exec.sqlite",
+            workers=0,
+            progress=False,
+        )
+        assert [row["trials"] for row in result.summary()] == [2]
+    finally:
+        problem_registry._entries.pop("exec_test_problem", None)

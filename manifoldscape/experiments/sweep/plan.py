@@ -432,7 +432,9 @@ def plan_sweep(
     }
     if instance != "per-trial":
         definition["instance"] = instance
-    if check_points and getattr(entry.factory, "__module__", "").startswith("manifoldscape."):
+    if check_points and (getattr(entry.factory, "__module__", None) or "").startswith(
+        "manifoldscape."
+    ):
         _check_points(entry.factory, points, fixed_values)
         _check_solver_fits(
             problem, entry.factory, solver, solver_entry.factory, options, points[0], fixed_values
