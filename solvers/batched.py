@@ -94,6 +94,57 @@ def _power_estimates(objective: Any, x: np.ndarray, egrad: np.ndarray, g: np.nda
     return estimate
 
 
+def _lanczos_estimates(
+    problem: Problem, x: np.ndarray, egrad: np.ndarray, steps: int = 4
+) -> np.ndarray:
+    """``core.hessian.hessian_norm_estimate`` at every column of x, vectorised over columns.
+
+    The same start vector (the seed-0 Gaussian coordinates in the Householder basis of T_x S,
+    as ``geometry.random_tangent_vector`` builds it from LAPACK's reflector) and the same
+    ``steps`` Lanczos steps; a column whose recurrence breaks down early, or turns non-finite,
+    is redone by ``hessian_norm_estimate`` itself.
+    """
+    n, k = x.shape
+    objective = problem.objective
+    c = np.random.default_rng(0).standard_normal(n - 1)
+    c = c / np.linalg.norm(c)
+    # H = I − τ v vᵀ with v = (1, x[1:]/(x₀ − β)), β = −sign(x₀) ‖x‖, τ = (β − x₀)/β (dlarfg)
+    alpha0 = x[0]
+    beta0 = -np.copysign(np.hypot(alpha0, _norms(x[1:])), alpha0)
+    tau = (beta0 - alpha0) / beta0
+    tail = x[1:] / (alpha0 - beta0)
+    v = np.zeros((n, k))
+    v[1:] = c[:, None] - tau * (tail.T @ c) * tail
+    v[0] = -tau * (tail.T @ c)
+    v = v / _norms(v)
+    weingarten = np.einsum("ik,ik->k", x, egrad)
+    previous = np.zeros((n, k))
+    beta = np.zeros(k)
+    alphas, betas = np.zeros((steps, k)), np.zeros((steps, k))
+    redo = np.zeros(k, dtype=bool)
+    for step in range(steps):
+        w = _project(x, _project(x, objective.hessian_batch(x, v)) - weingarten * v)
+        a = np.einsum("ik,ik->k", w, v)
+        redo |= ~np.isfinite(a)
+        w = w - a * v - beta * previous
+        alphas[step] = a
+        beta = _norms(w)
+        if step == steps - 1:
+            break
+        redo |= ~(beta > 1e-12 * np.max(np.abs(alphas[: step + 1]), axis=0))
+        betas[step] = beta
+        previous, v = v, w / np.where(beta > 0, beta, 1.0)
+    t = np.zeros((k, steps, steps))
+    idx = np.arange(steps)
+    t[:, idx, idx] = alphas.T
+    t[:, idx[:-1], idx[1:]] = betas[:-1].T
+    t[:, idx[1:], idx[:-1]] = betas[:-1].T
+    out = np.max(np.abs(np.linalg.eigvalsh(t)), axis=1)
+    for j in np.flatnonzero(redo):
+        out[j] = hessian_norm_estimate(problem, x[:, j].copy())
+    return out
+
+
 def batched_gradient_descent(
     problem: Problem,
     starts: Any,
@@ -148,76 +199,68 @@ def batched_gradient_descent(
         estimate = _power_estimates(objective, x, egrad, grad)
         eta = np.where(estimate > 0, 1.0 / (2.0 * np.where(estimate > 0, estimate, 1.0)), 1.0)
         hvps[:] = _POWER_ITERATIONS
-    # per-start history columns
-    costs = [[float(c)] for c in cost]
-    gnorms = [[float(g)] for g in gnorm]
-    steps = [[0.0] for _ in range(k_all)]
-    times = [[time.perf_counter() - start] for _ in range(k_all)]
-    hess_norm: list[float | None] = [None] * k_all
-    estimated_at: list[np.ndarray | None] = [None] * k_all
+    # history buffers: row i is iteration i, column j start j (grown by doubling)
+    rows = 64
+    hist = {key: np.full((rows, k_all), np.nan) for key in ("cost", "gnorm", "step", "time")}
+    hist["cost"][0], hist["gnorm"][0], hist["step"][0] = cost, gnorm, 0.0
+    hist["time"][0] = time.perf_counter() - start
+    hess_norm = np.full(k_all, np.nan)  # Ĥ per start, NaN until first estimated
     results: list[Result | None] = [None] * k_all
     active = np.arange(k_all)
     iteration = 0
     size = max(n, 1)
 
-    def threshold(j: int, point: np.ndarray, g: float, egrad_norm: float) -> float:
-        # GradientScale.threshold (manifoldscape.core.loop), for start j; ℓ = 1 on the sphere
+    def thresholds(x: np.ndarray, egrad: np.ndarray, g: np.ndarray) -> np.ndarray:
+        # GradientScale.threshold (manifoldscape.core.loop), per start; ℓ = 1 on the sphere.
+        # Each iterate is a new point, so a needed estimate is always recomputed, as there.
         if gradient_tolerance is not None:
-            return float(gradient_tolerance)
-        floor = SAFETY * (EPSILON * (egrad_norm + g) + size * SUBNORMAL)
-        if g <= floor:
-            return floor
-        h = hess_norm[j]
-        if h is not None and g > 8.0 * rtol * h:
-            return max(rtol * h, floor)
-        if estimated_at[j] is None or not np.array_equal(estimated_at[j], point):
-            hess_norm[j] = hessian_norm_estimate(problem, point)
-            estimated_at[j] = point
-        return max(rtol * float(hess_norm[j] or 0.0), floor)
+            return np.full(g.shape, float(gradient_tolerance))
+        floor = SAFETY * (EPSILON * (_norms(egrad) + g) + size * SUBNORMAL)
+        h = hess_norm[active]
+        cached = ~np.isnan(h) & (g > 8.0 * rtol * h)
+        need = (g > floor) & ~cached
+        if need.any():
+            h[need] = _lanczos_estimates(problem, x[:, need], egrad[:, need])
+            hess_norm[active] = h
+        return np.where(g <= floor, floor, np.maximum(rtol * np.nan_to_num(h), floor))
 
-    def finish(j: int, point: np.ndarray, reason: StopReason, message: str) -> None:
-        its = len(costs[j]) - 1
+    def finish(j: int, i: int, point: np.ndarray, reason: StopReason, message: str) -> None:
+        its = i
         results[j] = Result(
             solver=solver.name,
             problem=problem.name,
             point=point,
-            cost=costs[j][-1],
-            gradient_norm=gnorms[j][-1],
+            cost=float(hist["cost"][its, j]),
+            gradient_norm=float(hist["gnorm"][its, j]),
             iterations=its,
             time_s=time.perf_counter() - start,
             stop_reason=reason,
             stop_message=message,
             counts=EvaluationCounts(cost=its + 1, gradient=its + 1, hessian=int(hvps[j])),
             history=History(
-                cost=np.asarray(costs[j]),
-                gradient_norm=np.asarray(gnorms[j]),
-                step_size=np.asarray(steps[j]),
-                time_s=np.asarray(times[j]),
+                cost=hist["cost"][: its + 1, j].copy(),
+                gradient_norm=hist["gnorm"][: its + 1, j].copy(),
+                step_size=hist["step"][: its + 1, j].copy(),
+                time_s=hist["time"][: its + 1, j].copy(),
             ),
             certificate=certify_point(problem, point, certify, certify_options),
             options=solver.options(),
         )
 
     while active.size:
-        egrad_norms = _norms(egrad)
-        keep = np.ones(active.size, dtype=bool)
-        for i, j in enumerate(active):
-            point = x[:, i].copy()
-            tol = threshold(j, point, float(gnorm[i]), float(egrad_norms[i]))
-            if gnorm[i] <= tol:
-                finish(j, point, StopReason.GRADIENT_TOLERANCE, f"‖grad f‖ ≤ {tol:.3e}")
-                keep[i] = False
-            elif iteration >= max_iterations:
-                finish(j, point, StopReason.MAX_ITERATIONS, f"reached {max_iterations} iterations")
-                keep[i] = False
-        if not keep.all():  # freeze the stopped starts: they leave the batch
-            active, x, grad, gnorm, eta = (
-                active[keep],
-                x[:, keep],
-                grad[:, keep],
-                gnorm[keep],
-                eta[keep],
-            )
+        tol = thresholds(x, egrad, gnorm)
+        converged = gnorm <= tol
+        stop = converged | (iteration >= max_iterations)
+        if stop.any():  # freeze the stopped starts: they leave the batch
+            for i in np.flatnonzero(stop):
+                if converged[i]:
+                    reason, message = StopReason.GRADIENT_TOLERANCE, f"‖grad f‖ ≤ {tol[i]:.3e}"
+                else:
+                    reason, message = StopReason.MAX_ITERATIONS, f"{max_iterations} iterations"
+                finish(int(active[i]), iteration, x[:, i].copy(), reason, message)
+            keep = ~stop
+            active, x, grad, egrad = active[keep], x[:, keep], grad[:, keep], egrad[:, keep]
+            gnorm, eta = gnorm[keep], eta[keep]
         if not active.size:
             break
         y = x - eta * grad
@@ -227,21 +270,21 @@ def batched_gradient_descent(
         egrad = objective.gradient_batch(x_new, data)
         grad = _project(x_new, egrad)
         gnorm_new = _norms(grad)
-        step = eta * gnorm
-        now = time.perf_counter() - start
         bad = ~(np.isfinite(cost_new) & np.isfinite(gnorm_new))
-        for i, j in enumerate(active):
-            if bad[i]:
-                finish(j, x[:, i].copy(), StopReason.NON_FINITE_COST, "non-finite cost or gradient")
-                continue
-            costs[j].append(float(cost_new[i]))
-            gnorms[j].append(float(gnorm_new[i]))
-            steps[j].append(float(step[i]))
-            times[j].append(now)
+        for i in np.flatnonzero(bad):  # the last finite iterate is returned
+            finish(int(active[i]), iteration, x[:, i].copy(), StopReason.NON_FINITE_COST, "")
+        iteration += 1
+        if iteration >= rows:
+            for key, buffer in hist.items():
+                hist[key] = np.vstack([buffer, np.full_like(buffer, np.nan)])
+            rows *= 2
+        hist["cost"][iteration, active] = cost_new
+        hist["gnorm"][iteration, active] = gnorm_new
+        hist["step"][iteration, active] = eta * gnorm
+        hist["time"][iteration, active] = time.perf_counter() - start
         if bad.any():
             good = ~bad
             active, x_new, grad, egrad = active[good], x_new[:, good], grad[:, good], egrad[:, good]
             gnorm_new, eta = gnorm_new[good], eta[good]
         x, gnorm = x_new, gnorm_new
-        iteration += 1
     return [r for r in results if r is not None]
