@@ -99,3 +99,29 @@ def test_bad_starts_are_refused():
         batched_gradient_descent(problem, np.ones((5, 2)))
     with pytest.raises(ValueError, match=r"starts\[:, 1\]"):
         batched_gradient_descent(problem, np.column_stack([_starts(6, 1)[:, 0], np.ones(6)]))
+
+
+def test_lanczos_estimates_match_hessian_norm_estimate():
+    from manifoldscape.core.hessian import hessian_norm_estimate
+    from manifoldscape.solvers.batched import _lanczos_estimates
+
+    problem = rayleigh(n=30, seed=5)
+    x = _starts(30, 6, seed=2)
+    egrad = problem.objective.gradient_batch(x, problem.objective.prepare_batch(x))
+    batch = _lanczos_estimates(problem, x, egrad)
+    single = [hessian_norm_estimate(problem, x[:, k]) for k in range(6)]
+    np.testing.assert_allclose(batch, single, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "options", [{"step_size": 0.05, "max_iterations": 300}, {"gradient_tolerance": 1e-6}]
+)
+def test_batched_equals_sequential_with_options(options):
+    problem = rayleigh(n=20, seed=3)
+    x = _starts(20, 5, seed=4)
+    for k, result in enumerate(batched_gradient_descent(problem, x, **options)):
+        single = ms.solve(problem, "gradient-descent", x0=x[:, k], certify=False, **options)
+        assert np.max(np.abs(result.point - single.point)) < 1e-10
+        assert result.iterations == single.iterations
+        assert result.stop_reason is single.stop_reason
+        assert result.options == single.options
