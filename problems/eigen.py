@@ -202,6 +202,23 @@ class RayleighObjective(Objective):
     def autograd_cost(self, x: Any) -> Any:  # noqa: D102
         return -anp.dot(x, anp.dot(_dense_for_autograd(self.a), x))
 
+    # batched evaluation: K points as the columns of X (n × K), one product A X for all of them
+    def prepare_batch(self, x: np.ndarray) -> np.ndarray:
+        """A X for points stacked as the columns of X (n × K): one matrix-matrix product."""
+        return np.asarray(self.a @ x)
+
+    def cost_batch(self, x: np.ndarray, ax: np.ndarray) -> np.ndarray:
+        """f(x_k) = −x_kᵀ A x_k for every column k (shape (K,))."""
+        return -np.einsum("ik,ik->k", x, ax)
+
+    def gradient_batch(self, x: np.ndarray, ax: np.ndarray) -> np.ndarray:
+        """∇f(x_k) = −2 A x_k, column by column (n × K)."""
+        return -2.0 * ax
+
+    def hessian_batch(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """∇²f(x_k)[u_k] = −2 A u_k, column by column (n × K): one product A U."""
+        return -2.0 * np.asarray(self.a @ u)
+
 
 def rayleigh(
     A: MatrixLike | None = None,
