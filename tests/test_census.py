@@ -227,7 +227,7 @@ def test_census_refuses_bad_input():
     with pytest.raises(TypeError, match="problem must be a manifoldscape Problem"):
         census("rayleigh")
     with pytest.raises(ValueError, match="unknown solver 'nope'"):
-        census(problem, solvers=("nope",))
+        census(problem, solver=("nope",))
     with pytest.raises(ValueError, match=r"tolerance must be a number in \(0, 1\)"):
         census(problem, tolerance=2.0)
     with pytest.raises(TypeError, match="unknown option"):
@@ -239,7 +239,7 @@ def test_census_refuses_bad_input():
     with pytest.raises(TypeError, match="explore_runs must be a non-negative integer"):
         census(problem, starts=2, explore_runs=2.5)
     with pytest.raises(ValueError, match="nothing to search"):
-        census(problem, solvers=(), saddle_search=False)
+        census(problem, solver=(), saddle_search=False)
 
 
 # --------------------------------------------------------------------------- CLI and plot

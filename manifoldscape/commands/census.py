@@ -89,7 +89,7 @@ def _run_census(
             problem,
             args.starts,
             seed=census_seed,
-            solvers=solvers,
+            solver=solvers,
             explore=not args.no_explore,
             explore_runs=args.explore_runs,
             progress=not args.no_progress,

@@ -94,6 +94,7 @@ from pymanopt.manifolds import (
 )
 
 from manifoldscape.boundary.arguments import Seed, require_positive_int
+from manifoldscape.boundary.keywords import checked_keywords
 from manifoldscape.core.certificate import Certificate, Verdict, certify
 from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.core.symmetry import Identity
@@ -246,18 +247,21 @@ def _check_solvers(solvers: Any) -> tuple[str, ...]:
     if isinstance(solvers, str):
         solvers = (solvers,)
     if not isinstance(solvers, Sequence) or not all(isinstance(s, str) for s in solvers):
-        raise TypeError(f"solvers must be a sequence of registered solver names, got {solvers!r}")
+        raise TypeError(
+            f"solver must be a registered solver name or a sequence of them, got {solvers!r}"
+        )
     for name in solvers:
         solver_registry.get(name)  # ValueError listing the known solvers
     return tuple(dict.fromkeys(solvers))
 
 
+@checked_keywords(renamed={"solvers": "solver"})
 def census(
     problem: Problem,
     starts: int = 200,
     *,
     seed: Seed = None,
-    solvers: Sequence[str] = ("trust-regions",),
+    solver: str | Sequence[str] = "trust-regions",
     saddle_search: bool = True,
     maximize: bool | None = None,
     trajectory_starts: bool = True,
@@ -278,7 +282,9 @@ def census(
     """Find the critical points of every index of ``problem`` and certify them (module docstring).
 
     ``starts`` random starts, drawn from the children of ``SeedSequence(seed)``, go in turn to
-    the searches: minimizing with each of ``solvers`` (options ``solver_options``), maximizing
+    the searches: minimizing with ``solver``, a registered solver name or a sequence of names
+    (options ``solver_options``; the old keyword ``solvers=`` still works with a
+    ``DeprecationWarning``), maximizing
     with them (``maximize``; default: on compact manifolds only, where −f is bounded below), and
     eigenvector following toward each index 0, …, d (``saddle_search``; up to
     ``max_matrix_free_index`` beyond ``dense_limit`` tangent dimensions).  ``max_steps`` bounds
@@ -312,7 +318,7 @@ def census(
             raise TypeError(f"explore_runs must be a non-negative integer, got {explore_runs!r}")
         if explore_runs < 0:
             raise ValueError(f"explore_runs must be a non-negative integer, got {explore_runs}")
-    solver_names = _check_solvers(solvers)
+    solver_names = _check_solvers(solver)
     for name, value in (("tolerance", tolerance), ("rtol_gradient", rtol_gradient)):
         if value is not None and not (
             isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1
