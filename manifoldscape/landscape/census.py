@@ -96,7 +96,7 @@ from pymanopt.manifolds import (
 from manifoldscape.boundary.arguments import Seed, require_positive_int
 from manifoldscape.boundary.keywords import checked_keywords
 from manifoldscape.core.certificate import Certificate, Verdict, certify
-from manifoldscape.core.problem import Objective, Problem
+from manifoldscape.core.problem import Problem
 from manifoldscape.core.symmetry import Identity
 from manifoldscape.core.tolerance import (
     EPSILON,
@@ -106,6 +106,7 @@ from manifoldscape.geometry import point_norm, random_point, tangent_basis
 from manifoldscape.landscape.classes import Census, CriticalClass
 from manifoldscape.landscape.following import RunResult, displacements, follow
 from manifoldscape.landscape.orbits import completeness, orbit_size
+from manifoldscape.landscape.starts import StartSearches, negated, run_starts
 
 logger = logging.getLogger(__name__)
 
@@ -117,45 +118,6 @@ _NOT_SAMPLED = ("explore", "split")
 _EXPLORE_DISPLACEMENT = 0.05
 
 
-# --------------------------------------------------------------------------- −f
-def _negate(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return [_negate(v) for v in value]
-    return -value
-
-
-class _NegatedObjective(Objective):
-    """−f, to find the maximizers of f with a minimizer."""
-
-    def __init__(self, objective: Objective):
-        self.objective = objective
-        self.batched_hessian = objective.batched_hessian
-
-    def prepare(self, x: Any) -> Any:
-        return self.objective.prepare(x)
-
-    def cost(self, x: Any, data: Any) -> float:
-        return -self.objective.cost(x, data)
-
-    def euclidean_gradient(self, x: Any, data: Any) -> Any:
-        return _negate(self.objective.euclidean_gradient(x, data))
-
-    def euclidean_hessian(self, x: Any, data: Any, direction: Any) -> Any:
-        return _negate(self.objective.euclidean_hessian(x, data, direction))
-
-    def autograd_cost(self, x: Any) -> Any:
-        return -self.objective.autograd_cost(x)
-
-
-def _negated(problem: Problem) -> Problem:
-    return Problem(
-        problem.manifold,
-        _NegatedObjective(problem.objective),
-        name=f"−{problem.name}",
-        symmetry=problem.symmetry,
-    )
-
-
 _COMPACT = (Sphere, Stiefel, Grassmann, SpecialOrthogonalGroup)
 
 
@@ -163,17 +125,6 @@ def _is_compact(manifold: Any) -> bool:
     if isinstance(manifold, Product):
         return all(_is_compact(m) for m in manifold.manifolds)
     return isinstance(manifold, _COMPACT)
-
-
-def _plateaus(gradient_norms: np.ndarray, limit: int = 3) -> list[int]:
-    """Interior iterates where the gradient norm has a strict local minimum (the smallest few)."""
-    g = np.asarray(gradient_norms, dtype=float)
-    if g.size < 3:
-        return []
-    interior = np.arange(1, g.size - 1)
-    minima = interior[(g[interior] < g[interior - 1]) & (g[interior] <= g[interior + 1])]
-    minima = minima[g[minima] < 0.5 * g[0]]
-    return sorted(minima[np.argsort(g[minima])][:limit].tolist())
 
 
 # --------------------------------------------------------------------------- merging
@@ -278,6 +229,7 @@ def census(
     callback: Callable[[int, int], Any] | None = None,
     connect: bool = False,
     connect_options: Mapping[str, Any] | None = None,
+    workers: int = 1,
 ) -> Census:
     """Find the critical points of every index of ``problem`` and certify them (module docstring).
 
@@ -298,7 +250,11 @@ def census(
     phase off like ``explore=False``).  The random-start phase is the same with or without it.
     ``progress`` shows a bar on standard error; ``callback(done, starts)`` is called after each
     start.  ``connect`` computes the cascade graph of the classes as well (``Census.graph``;
-    ``landscape.graph.cascade_graph`` with ``connect_options``).
+    ``landscape.graph.cascade_graph`` with ``connect_options``).  ``workers`` > 1 runs the
+    random starts on that many processes (``manifoldscape.landscape.starts``; the problem must
+    pickle): each start is seeded by its own child seed and the runs are merged in start order,
+    so the census is the same — classes, costs, indices, counts — for any number of workers.
+    The explore phase, the merging and the certificates stay in this process.
     """
     wall = time.perf_counter()
     if not isinstance(problem, Problem):
@@ -311,6 +267,7 @@ def census(
     newton_steps = require_positive_int(newton_steps, "newton_steps")
     dense_limit = require_positive_int(dense_limit, "dense_limit")
     max_matrix_free_index = require_positive_int(max_matrix_free_index, "max_matrix_free_index")
+    workers = require_positive_int(workers, "workers")
     if not isinstance(explore, (bool, np.bool_)):
         raise TypeError(f"explore must be True or False, got {explore!r}")
     if explore_runs is not None:
@@ -354,7 +311,6 @@ def census(
         searches += [(f"index {k}", ("follow", k)) for k in range(top + 1)]
     if not searches:
         raise ValueError("nothing to search: give at least one solver or saddle_search=True")
-    negated = _negated(problem) if maximize else None
     follow_options = {
         "max_steps": max_steps,
         "newton_steps": newton_steps,
@@ -363,6 +319,15 @@ def census(
         "divergence": 1e6 * max(length, point_norm(first)),
     }
     radius = 0.25 * max(point_norm(first), length)
+    start_searches = StartSearches(
+        problem=problem,
+        negated=negated(problem) if maximize else None,
+        solvers=configured,
+        searches=tuple(searches),
+        follow_options=follow_options,
+        radius=radius,
+        trajectory_starts=bool(trajectory_starts),
+    )
 
     classes: list[_Class] = []
     first_run: dict[int, int] = {}  # when each class was found first, for the completeness
@@ -393,25 +358,9 @@ def census(
 
         bar = tqdm(total=starts, desc=f"census {problem.name}", file=sys.stderr, unit="start")
     try:
-        for i, child in enumerate(children):
-            rng = np.random.default_rng(child)
-            x0 = first if i == 0 else random_point(problem.manifold, rng)
-            label, (kind, what) = searches[i % len(searches)]
-            if kind == "follow":
-                record(follow(problem, x0, target=what, radius=radius, **follow_options), label)
-            else:
-                solved = configured[what].run(
-                    negated if kind == "max" else problem,
-                    x0=x0,
-                    keep_iterates=trajectory_starts,
-                    certify=False,
-                )
-                polish = {"target": None, "radius": radius, **follow_options}
-                record(follow(problem, solved.point, **polish), label)
-                iterates = solved.history.iterates
-                if trajectory_starts and iterates:
-                    for j in _plateaus(solved.history.gradient_norm):
-                        record(follow(problem, iterates[j], **polish), "trajectory")
+        for i, start in enumerate(run_starts(start_searches, children, workers)):
+            for run, label in start:
+                record(run, label)
             if bar is not None:
                 bar.update(1)
             if callback is not None:
