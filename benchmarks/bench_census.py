@@ -16,6 +16,12 @@ once), and pymanopt's ``TrustRegions`` (one minimizer per run) for the cost of a
 BLAS runs on one thread (set below before numpy is imported).  Not a test: run it by hand,
 
     python benchmarks/bench_census.py --starts 1 2 5 22 44 88 132 176 --seeds 0 1 2 3 4
+
+``--workers-only`` prints just the process-pool comparison: the same census with ``workers=1``
+and ``workers=2`` (``--workers-starts`` starts, each seed of ``--seeds``, ``--repeats`` times),
+with and without the explore phase, checking that both give identical classes (cost, index,
+count, point) and printing the median times and their ratio; the explore phase, the merging and
+the certificates run in the parent process, so the share they take bounds the speed-up.
 """
 
 from __future__ import annotations
@@ -60,8 +66,14 @@ def main() -> None:
         "--starts", type=int, nargs="+", default=[1, 2, 5, 11, 22, 44, 88, 132, 176]
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--workers-starts", type=int, default=88)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers-only", action="store_true")
     args = parser.parse_args()
     problem = rayleigh(n=args.n, seed=0)
+    if args.workers_only:
+        compare_workers(problem, args.workers_starts, args.seeds, args.repeats)
+        return
     print(f"census of rayleigh(n={args.n}, seed=0): {2 * args.n} critical points expected")
     summary = []
     for explore in (False, True):
@@ -117,6 +129,44 @@ def main() -> None:
         ms.solve(problem, seed=rng, certify=False)
     print(f"reference: one manifoldscape trust-regions solve: "
           f"{(time.perf_counter() - t) / 10 * 1e3:.1f} ms")  # fmt: skip
+
+
+def _key(result: ms.Census) -> list[tuple]:
+    return [(c.cost, c.index, c.count, c.copies, c.point.tobytes()) for c in result.classes]
+
+
+def compare_workers(problem: ms.Problem, starts: int, seeds: list[int], repeats: int) -> None:
+    """Median census time with workers=1 and 2, explore off and on; classes must be identical."""
+    print(f"census of {problem.name}, {starts} starts, seeds {seeds}, {repeats} repeats each")
+    print(f"{'explore':>7}  {'runs':>5}  {'workers=1':>10}  {'workers=2':>10}  {'1/2 ratio':>9}")
+    for explore in (False, True):
+        times: dict[int, list[float]] = {1: [], 2: []}
+        runs = []
+        for seed in seeds:
+            keys = {}
+            for _ in range(repeats):
+                for workers in (1, 2):
+                    t = time.perf_counter()
+                    result = census(problem, starts, seed=seed, explore=explore, workers=workers)
+                    times[workers].append(time.perf_counter() - t)
+                    keys[workers] = _key(result)
+            if keys[1] != keys[2]:
+                raise AssertionError(f"seed {seed}: workers=1 and workers=2 differ")
+            runs.append(result.runs + result.explore_runs)
+        one, two = statistics.median(times[1]), statistics.median(times[2])
+        print(
+            f"{explore!s:>7}  {statistics.median(runs):>5.0f}  {one:>8.2f} s  {two:>8.2f} s  "
+            f"{one / two:>8.2f}×"
+        )
+    result = census(problem, starts, seed=seeds[0], explore=False)
+    t = time.perf_counter()
+    for c in result.classes:
+        ms.certify(problem, c.point)
+    print(
+        f"serial in the parent: certifying the {len(result.classes)} classes once: "
+        f"{time.perf_counter() - t:.2f} s"
+    )
+    print("identical classes with workers=1 and workers=2 for every seed")
 
 
 def _start(problem: ms.Problem, rng: np.random.Generator) -> np.ndarray:
