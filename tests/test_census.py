@@ -314,6 +314,7 @@ def test_workers_give_the_same_census_as_one_process():
     serial = census(problem, 12, seed=5, workers=1)
     pooled = census(problem, 12, seed=5, workers=2)
     assert serial.runs == pooled.runs and serial.unconverged == pooled.unconverged
+    assert serial.explore_runs == pooled.explore_runs > 0
     key = [(c.cost, c.index, c.count, c.copies, c.found_by) for c in serial.classes]
     assert key == [(c.cost, c.index, c.count, c.copies, c.found_by) for c in pooled.classes]
     for a, b in zip(serial.classes, pooled.classes, strict=True):

@@ -104,9 +104,9 @@ from manifoldscape.core.tolerance import (
 )
 from manifoldscape.geometry import point_norm, random_point, tangent_basis
 from manifoldscape.landscape.classes import Census, CriticalClass
-from manifoldscape.landscape.following import RunResult, displacements, follow
+from manifoldscape.landscape.following import RunResult, displacements
 from manifoldscape.landscape.orbits import completeness, orbit_size
-from manifoldscape.landscape.starts import StartSearches, negated, run_starts
+from manifoldscape.landscape.starts import SearchPool, StartSearches, negated
 
 logger = logging.getLogger(__name__)
 
@@ -251,10 +251,11 @@ def census(
     ``progress`` shows a bar on standard error; ``callback(done, starts)`` is called after each
     start.  ``connect`` computes the cascade graph of the classes as well (``Census.graph``;
     ``landscape.graph.cascade_graph`` with ``connect_options``).  ``workers`` > 1 runs the
-    random starts on that many processes (``manifoldscape.landscape.starts``; the problem must
-    pickle): each start is seeded by its own child seed and the runs are merged in start order,
-    so the census is the same — classes, costs, indices, counts — for any number of workers.
-    The explore phase, the merging and the certificates stay in this process.
+    random starts, and each explored class's displaced runs, on that many processes
+    (``manifoldscape.landscape.starts``; the problem must pickle): each start is seeded by its
+    own child seed and the runs are merged in submission order, so the census is the same —
+    classes, costs, indices, counts — for any number of workers.  Choosing the next class to
+    explore, the merging and the certificates stay in this process.
     """
     wall = time.perf_counter()
     if not isinstance(problem, Problem):
@@ -352,51 +353,55 @@ def census(
         classes.append(_Class(run.point, run.gradient_norm, search, cost, run.scale))
         first_run[id(classes[-1])] = runs - 1
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    with SearchPool(start_searches, workers) as pool:
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
 
-        bar = tqdm(total=starts, desc=f"census {problem.name}", file=sys.stderr, unit="start")
-    try:
-        for i, start in enumerate(run_starts(start_searches, children, workers)):
-            for run, label in start:
-                record(run, label)
+            bar = tqdm(total=starts, desc=f"census {problem.name}", file=sys.stderr, unit="start")
+        try:
+            for i, start in enumerate(pool.starts(children)):
+                for run, label in start:
+                    record(run, label)
+                if bar is not None:
+                    bar.update(1)
+                if callback is not None:
+                    callback(i + 1, starts)
+        finally:
             if bar is not None:
-                bar.update(1)
-            if callback is not None:
-                callback(i + 1, starts)
-    finally:
-        if bar is not None:
-            bar.close()
+                bar.close()
 
-    random_runs = runs
-    budget = 0
-    if explore:
-        modes = dim if dim <= dense_limit else min(dim, max_matrix_free_index + 1)
-        budget = max(starts, 8 * modes) if explore_runs is None else int(explore_runs)
-    explored = 0
-    epsilon = _EXPLORE_DISPLACEMENT * max(length, point_norm(first))
-    visited: set[int] = set()
-    cut = False  # a class whose displaced runs the budget cut short
-    while explored < budget:
-        pending = [c for c in classes if id(c) not in visited]
-        if not pending:
-            break  # every class explored and no new one appeared
-        source = min(pending, key=lambda c: problem.cost(c.point))  # lowest cost first
-        visited.add(id(source))
-        for x0, modes in displacements(
-            problem,
-            source.point,
-            dense_limit=dense_limit,
-            max_matrix_free_index=max_matrix_free_index,
-            epsilon=epsilon,
-        ):
-            if explored >= budget:
-                cut = True
-                break
-            explored += 1
-            run = follow(problem, x0, target=None, modes=modes, radius=radius, **follow_options)
-            record(run, "explore")
+        random_runs = runs
+        budget = 0
+        if explore:
+            modes = dim if dim <= dense_limit else min(dim, max_matrix_free_index + 1)
+            budget = max(starts, 8 * modes) if explore_runs is None else int(explore_runs)
+        explored = 0
+        epsilon = _EXPLORE_DISPLACEMENT * max(length, point_norm(first))
+        visited: set[int] = set()
+        cut = False  # a class whose displaced runs the budget cut short
+        while explored < budget:
+            pending = [c for c in classes if id(c) not in visited]
+            if not pending:
+                break  # every class explored and no new one appeared
+            source = min(pending, key=lambda c: problem.cost(c.point))  # lowest cost first
+            visited.add(id(source))
+            tasks = []
+            for task in displacements(
+                problem,
+                source.point,
+                dense_limit=dense_limit,
+                max_matrix_free_index=max_matrix_free_index,
+                epsilon=epsilon,
+            ):
+                if explored + len(tasks) >= budget:
+                    cut = True
+                    break
+                tasks.append(task)
+            explored += len(tasks)
+            # the next source is chosen after all of this source's runs are recorded, in order
+            for run in pool.explore(tasks):
+                record(run, "explore")
     if explored:
         logger.info("census of %s: %d explore runs", problem.name, explored)
     unexplored = sum(1 for c in classes if id(c) not in visited) + int(cut)

@@ -1,4 +1,4 @@
-"""The random-start phase of the census: one start's searches, run serially or on a process pool.
+"""The census's runs — random starts and explore runs — serially or on a process pool.
 
 Start i draws its point x₀ from ``numpy.random.default_rng(children[i])``, the i-th child of the
 census's ``SeedSequence``, and goes to the search ``searches[i mod len(searches)]`` (module
@@ -6,7 +6,9 @@ docstring of ``manifoldscape.landscape.census``).  A start is a pure function of
 search settings and its child seed, so the starts are independent: with ``workers`` > 1 they run
 on a ``concurrent.futures.ProcessPoolExecutor`` and their results are handed back IN START ORDER,
 so the census merges exactly the same runs in the same order — the same classes, costs, indices
-and counts — whatever the number of workers.
+and counts — whatever the number of workers.  Likewise the explore phase sends the displaced
+runs of one class at a time to the pool and records them in order before it picks the next
+class, exactly as the serial loop does.
 """
 
 from __future__ import annotations
@@ -109,6 +111,12 @@ class StartSearches:
                 out.append((follow(self.problem, iterates[j], **polish), "trajectory"))
         return out
 
+    def explore(self, x0: Any, modes: list[Any]) -> RunResult:
+        """One explore-phase run: mode following of ``modes`` from the displaced point x0."""
+        return follow(
+            self.problem, x0, target=None, modes=modes, radius=self.radius, **self.follow_options
+        )
+
 
 # --------------------------------------------------------------------------- the pool
 _WORKER: StartSearches | None = None  # this worker process's copy, set by _install
@@ -124,25 +132,62 @@ def _run_in_worker(i: int, child: np.random.SeedSequence) -> list[tuple[RunResul
     return _WORKER.run(i, child)
 
 
-def run_starts(
-    searches: StartSearches,
-    children: Sequence[np.random.SeedSequence],
-    workers: int = 1,
-) -> Iterator[list[tuple[RunResult, str]]]:
-    """Yield each start's runs in start order; ``workers`` > 1 runs them on a process pool."""
-    if workers == 1 or len(children) == 1:
-        for i, child in enumerate(children):
-            yield searches.run(i, child)
-        return
-    try:
-        pickle.dumps(searches)
-    except Exception as exc:  # lambdas, closures, open handles in a user's problem
-        raise TypeError(
-            f"workers={workers} needs a picklable problem and solvers (they are sent to worker "
-            f"processes), but pickling failed: {exc}; use workers=1"
-        ) from exc
-    chunk = max(1, len(children) // (4 * workers))
-    with ProcessPoolExecutor(
-        max_workers=workers, initializer=_install, initargs=(searches,)
-    ) as pool:
-        yield from pool.map(_run_in_worker, range(len(children)), children, chunksize=chunk)
+def _explore_in_worker(x0: Any, modes: list[Any]) -> RunResult:
+    assert _WORKER is not None
+    return _WORKER.explore(x0, modes)
+
+
+class SearchPool:
+    """The census's runs, in this process (``workers`` = 1) or on a process pool; a context.
+
+    Results always come back in submission order, so the census is the same for any number of
+    workers.
+    """
+
+    def __init__(self, searches: StartSearches, workers: int = 1):
+        self.searches, self.workers = searches, workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> SearchPool:
+        if self.workers > 1:
+            try:
+                pickle.dumps(self.searches)
+            except Exception as exc:  # lambdas, closures, open handles in a user's problem
+                raise TypeError(
+                    f"workers={self.workers} needs a picklable problem and solvers (they are "
+                    f"sent to worker processes), but pickling failed: {exc}; use workers=1"
+                ) from exc
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, initializer=_install, initargs=(self.searches,)
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def _chunk(self, count: int) -> int:
+        return max(1, count // (4 * self.workers))
+
+    def starts(
+        self, children: Sequence[np.random.SeedSequence]
+    ) -> Iterator[list[tuple[RunResult, str]]]:
+        """Yield each random start's runs (with their search labels) in start order."""
+        if self._pool is None or len(children) == 1:
+            for i, child in enumerate(children):
+                yield self.searches.run(i, child)
+            return
+        chunk = self._chunk(len(children))
+        yield from self._pool.map(_run_in_worker, range(len(children)), children, chunksize=chunk)
+
+    def explore(self, tasks: Sequence[tuple[Any, list[Any]]]) -> Iterator[RunResult]:
+        """Yield the explore runs from the displaced points ``tasks`` (x0, modes), in order."""
+        if self._pool is None or len(tasks) == 1:
+            for x0, modes in tasks:
+                yield self.searches.explore(x0, modes)
+            return
+        points, modes = [t[0] for t in tasks], [t[1] for t in tasks]
+        yield from self._pool.map(
+            _explore_in_worker, points, modes, chunksize=self._chunk(len(tasks))
+        )
