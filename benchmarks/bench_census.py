@@ -20,8 +20,10 @@ BLAS runs on one thread (set below before numpy is imported).  Not a test: run i
 ``--workers-only`` prints just the process-pool comparison: the same census with ``workers=1``
 and ``workers=2`` (``--workers-starts`` starts, each seed of ``--seeds``, ``--repeats`` times),
 with and without the explore phase, checking that both give identical classes (cost, index,
-count, point) and printing the median times and their ratio; the explore phase, the merging and
-the certificates run in the parent process, so the share they take bounds the speed-up.
+count, point) and printing the median times and their ratio, and the CPU time of the parent and
+of the worker processes: choosing the class to explore, the merging and the certificates run in
+the parent, so the parent's share bounds the speed-up (Amdahl).  On a shared machine the wall
+ratio also depends on the load; the CPU split does not.
 """
 
 from __future__ import annotations
@@ -141,14 +143,21 @@ def compare_workers(problem: ms.Problem, starts: int, seeds: list[int], repeats:
     print(f"{'explore':>7}  {'runs':>5}  {'workers=1':>10}  {'workers=2':>10}  {'1/2 ratio':>9}")
     for explore in (False, True):
         times: dict[int, list[float]] = {1: [], 2: []}
+        cpu = {"parent": 0.0, "workers": 0.0, "serial": 0.0}
         runs = []
         for seed in seeds:
             keys = {}
             for _ in range(repeats):
                 for workers in (1, 2):
-                    t = time.perf_counter()
+                    t, before = time.perf_counter(), os.times()
                     result = census(problem, starts, seed=seed, explore=explore, workers=workers)
                     times[workers].append(time.perf_counter() - t)
+                    after = os.times()
+                    if workers == 1:
+                        cpu["serial"] += after.user - before.user
+                    else:
+                        cpu["parent"] += after.user - before.user
+                        cpu["workers"] += after.children_user - before.children_user
                     keys[workers] = _key(result)
             if keys[1] != keys[2]:
                 raise AssertionError(f"seed {seed}: workers=1 and workers=2 differ")
@@ -156,7 +165,9 @@ def compare_workers(problem: ms.Problem, starts: int, seeds: list[int], repeats:
         one, two = statistics.median(times[1]), statistics.median(times[2])
         print(
             f"{explore!s:>7}  {statistics.median(runs):>5.0f}  {one:>8.2f} s  {two:>8.2f} s  "
-            f"{one / two:>8.2f}×"
+            f"{one / two:>8.2f}×   CPU: serial {cpu['serial']:.2f} s; workers=2: parent "
+            f"{cpu['parent']:.2f} s + workers {cpu['workers']:.2f} s "
+            f"(parent share {cpu['parent'] / (cpu['parent'] + cpu['workers']):.0%})"
         )
     result = census(problem, starts, seed=seeds[0], explore=False)
     t = time.perf_counter()
