@@ -70,7 +70,7 @@ def _add_census_arguments(sub: argparse.ArgumentParser, shared: Any) -> None:
         type=shared.positive_int,
         default=1,
         metavar="N",
-        help="processes for the random starts (default 1; the census is the same for any N)",
+        help="processes for the random starts and explore runs (default 1; same census for any N)",
     )
     sub.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
