@@ -16,6 +16,14 @@ once), and pymanopt's ``TrustRegions`` (one minimizer per run) for the cost of a
 BLAS runs on one thread (set below before numpy is imported).  Not a test: run it by hand,
 
     python benchmarks/bench_census.py --starts 1 2 5 22 44 88 132 176 --seeds 0 1 2 3 4
+
+``--workers-only`` prints just the process-pool comparison: the same census with ``workers=1``
+and ``workers=2`` (``--workers-starts`` starts, each seed of ``--seeds``, ``--repeats`` times),
+with and without the explore phase, checking that both give identical classes (cost, index,
+count, point) and printing the median times and their ratio, and the CPU time of the parent and
+of the worker processes: choosing the class to explore, the merging and the certificates run in
+the parent, so the parent's share bounds the speed-up (Amdahl).  On a shared machine the wall
+ratio also depends on the load; the CPU split does not.
 """
 
 from __future__ import annotations
@@ -60,8 +68,14 @@ def main() -> None:
         "--starts", type=int, nargs="+", default=[1, 2, 5, 11, 22, 44, 88, 132, 176]
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--workers-starts", type=int, default=88)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers-only", action="store_true")
     args = parser.parse_args()
     problem = rayleigh(n=args.n, seed=0)
+    if args.workers_only:
+        compare_workers(problem, args.workers_starts, args.seeds, args.repeats)
+        return
     print(f"census of rayleigh(n={args.n}, seed=0): {2 * args.n} critical points expected")
     summary = []
     for explore in (False, True):
@@ -117,6 +131,53 @@ def main() -> None:
         ms.solve(problem, seed=rng, certify=False)
     print(f"reference: one manifoldscape trust-regions solve: "
           f"{(time.perf_counter() - t) / 10 * 1e3:.1f} ms")  # fmt: skip
+
+
+def _key(result: ms.Census) -> list[tuple]:
+    return [(c.cost, c.index, c.count, c.copies, c.point.tobytes()) for c in result.classes]
+
+
+def compare_workers(problem: ms.Problem, starts: int, seeds: list[int], repeats: int) -> None:
+    """Median census time with workers=1 and 2, explore off and on; classes must be identical."""
+    print(f"census of {problem.name}, {starts} starts, seeds {seeds}, {repeats} repeats each")
+    print(f"{'explore':>7}  {'runs':>5}  {'workers=1':>10}  {'workers=2':>10}  {'1/2 ratio':>9}")
+    for explore in (False, True):
+        times: dict[int, list[float]] = {1: [], 2: []}
+        cpu = {"parent": 0.0, "workers": 0.0, "serial": 0.0}
+        runs = []
+        for seed in seeds:
+            keys = {}
+            for _ in range(repeats):
+                for workers in (1, 2):
+                    t, before = time.perf_counter(), os.times()
+                    result = census(problem, starts, seed=seed, explore=explore, workers=workers)
+                    times[workers].append(time.perf_counter() - t)
+                    after = os.times()
+                    if workers == 1:
+                        cpu["serial"] += after.user - before.user
+                    else:
+                        cpu["parent"] += after.user - before.user
+                        cpu["workers"] += after.children_user - before.children_user
+                    keys[workers] = _key(result)
+            if keys[1] != keys[2]:
+                raise AssertionError(f"seed {seed}: workers=1 and workers=2 differ")
+            runs.append(result.runs + result.explore_runs)
+        one, two = statistics.median(times[1]), statistics.median(times[2])
+        print(
+            f"{explore!s:>7}  {statistics.median(runs):>5.0f}  {one:>8.2f} s  {two:>8.2f} s  "
+            f"{one / two:>8.2f}×   CPU: serial {cpu['serial']:.2f} s; workers=2: parent "
+            f"{cpu['parent']:.2f} s + workers {cpu['workers']:.2f} s "
+            f"(parent share {cpu['parent'] / (cpu['parent'] + cpu['workers']):.0%})"
+        )
+    result = census(problem, starts, seed=seeds[0], explore=False)
+    t = time.perf_counter()
+    for c in result.classes:
+        ms.certify(problem, c.point)
+    print(
+        f"serial in the parent: certifying the {len(result.classes)} classes once: "
+        f"{time.perf_counter() - t:.2f} s"
+    )
+    print("identical classes with workers=1 and workers=2 for every seed")
 
 
 def _start(problem: ms.Problem, rng: np.random.Generator) -> np.ndarray:

@@ -227,7 +227,7 @@ def test_census_refuses_bad_input():
     with pytest.raises(TypeError, match="problem must be a manifoldscape Problem"):
         census("rayleigh")
     with pytest.raises(ValueError, match="unknown solver 'nope'"):
-        census(problem, solvers=("nope",))
+        census(problem, solver=("nope",))
     with pytest.raises(ValueError, match=r"tolerance must be a number in \(0, 1\)"):
         census(problem, tolerance=2.0)
     with pytest.raises(TypeError, match="unknown option"):
@@ -239,7 +239,7 @@ def test_census_refuses_bad_input():
     with pytest.raises(TypeError, match="explore_runs must be a non-negative integer"):
         census(problem, starts=2, explore_runs=2.5)
     with pytest.raises(ValueError, match="nothing to search"):
-        census(problem, solvers=(), saddle_search=False)
+        census(problem, solver=(), saddle_search=False)
 
 
 # --------------------------------------------------------------------------- CLI and plot
@@ -306,3 +306,36 @@ def test_morse_diagram_from_census_and_cli(tmp_path, capsys):
                    "--no-progress", "--output", str(output)])  # fmt: skip
     assert status == 0, capsys.readouterr().err
     assert output.stat().st_size > 1000
+
+
+# --------------------------------------------------------------------------- workers
+def test_workers_give_the_same_census_as_one_process():
+    problem = rayleigh(n=4, seed=0)
+    serial = census(problem, 12, seed=5, workers=1)
+    pooled = census(problem, 12, seed=5, workers=2)
+    assert serial.runs == pooled.runs and serial.unconverged == pooled.unconverged
+    assert serial.explore_runs == pooled.explore_runs > 0
+    key = [(c.cost, c.index, c.count, c.copies, c.found_by) for c in serial.classes]
+    assert key == [(c.cost, c.index, c.count, c.copies, c.found_by) for c in pooled.classes]
+    for a, b in zip(serial.classes, pooled.classes, strict=True):
+        np.testing.assert_array_equal(a.point, b.point)
+
+
+def test_workers_must_be_a_positive_integer():
+    problem = rayleigh(n=3, seed=0)
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        census(problem, 2, workers=0)
+    with pytest.raises(TypeError, match="workers must be an integer"):
+        census(problem, 2, workers=1.5)
+
+
+def test_cli_census_workers_flag_gives_the_same_json(capsys):
+    outputs = []
+    for workers in ("1", "2"):
+        status = main(["census", "rayleigh", "--param", "n=3", "--starts", "6", "--json",
+                       "--no-progress", "--no-explore", "--workers", workers])  # fmt: skip
+        captured = capsys.readouterr()
+        assert status == 0, captured.err
+        data = json.loads(captured.out)
+        outputs.append([(c["cost"], c["index"], c["count"]) for c in data["critical_points"]])
+    assert outputs[0] == outputs[1] and len(outputs[0]) == 3

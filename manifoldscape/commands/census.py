@@ -4,7 +4,8 @@
 
     manifoldscape census NAME [--param KEY=VALUE ...] [--seed N] [--starts N]
                               [--solver NAME ...] [--census-seed N] [--no-explore]
-                              [--explore-runs N] [--connect] [--json] [--no-progress]
+                              [--explore-runs N] [--workers N] [--connect] [--json]
+                              [--no-progress]
     manifoldscape plot morse|cascade|disconnectivity NAME [--param KEY=VALUE ...] [--seed N]
                               [--starts N] [--census-seed N] --output FILE.png|FILE.svg
 
@@ -18,7 +19,8 @@ classes the gradient flow joins, with cost drops and dispersiveness) and the bar
 minima classes, as tables or as the JSON keys ``graph`` and ``barriers``.  ``plot morse`` draws
 the Morse diagram, cost against index (seed 003 Fig. 6, right); ``plot cascade`` the cascade
 graph over it; ``plot disconnectivity`` the Becker–Karplus disconnectivity graph of the minima.
-A progress bar goes to standard error unless ``--no-progress``.
+``--workers N`` runs the random starts on N processes (same census for any N).  A progress bar
+goes to standard error unless ``--no-progress``.
 """
 
 from __future__ import annotations
@@ -63,6 +65,13 @@ def _add_census_arguments(sub: argparse.ArgumentParser, shared: Any) -> None:
         metavar="N",
         help="budget of exploration runs (default max(starts, 8 · tangent dimension))",
     )
+    sub.add_argument(
+        "--workers",
+        type=shared.positive_int,
+        default=1,
+        metavar="N",
+        help="processes for the random starts and explore runs (default 1; same census for any N)",
+    )
     sub.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
@@ -89,11 +98,12 @@ def _run_census(
             problem,
             args.starts,
             seed=census_seed,
-            solvers=solvers,
+            solver=solvers,
             explore=not args.no_explore,
             explore_runs=args.explore_runs,
             progress=not args.no_progress,
             connect=connect,
+            workers=args.workers,
         )
     except (ValueError, TypeError) as exc:
         raise shared.UsageError(f"census of {args.name!r}: {shared.one_line(exc)}") from exc

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from manifoldscape.boundary.arguments import Seed, as_generator
+from manifoldscape.boundary.keywords import checked_keywords
 from manifoldscape.core.diagnosis import suggest_symmetry
 from manifoldscape.core.hessian import RiemannianHessian
 from manifoldscape.core.spectrum import Spectrum, choose_method, dense_spectrum, krylov_spectrum
@@ -460,6 +461,7 @@ def _check_options(
         raise ValueError(f"method must be one of {', '.join(_METHODS)}, got {method!r}")
 
 
+@checked_keywords()
 def certify(
     problem: Problem,
     point: Any,

@@ -94,8 +94,9 @@ from pymanopt.manifolds import (
 )
 
 from manifoldscape.boundary.arguments import Seed, require_positive_int
+from manifoldscape.boundary.keywords import checked_keywords
 from manifoldscape.core.certificate import Certificate, Verdict, certify
-from manifoldscape.core.problem import Objective, Problem
+from manifoldscape.core.problem import Problem
 from manifoldscape.core.symmetry import Identity
 from manifoldscape.core.tolerance import (
     EPSILON,
@@ -103,8 +104,9 @@ from manifoldscape.core.tolerance import (
 )
 from manifoldscape.geometry import point_norm, random_point, tangent_basis
 from manifoldscape.landscape.classes import Census, CriticalClass
-from manifoldscape.landscape.following import RunResult, displacements, follow
+from manifoldscape.landscape.following import RunResult, displacements
 from manifoldscape.landscape.orbits import completeness, orbit_size
+from manifoldscape.landscape.starts import SearchPool, StartSearches, negated
 
 logger = logging.getLogger(__name__)
 
@@ -116,45 +118,6 @@ _NOT_SAMPLED = ("explore", "split")
 _EXPLORE_DISPLACEMENT = 0.05
 
 
-# --------------------------------------------------------------------------- −f
-def _negate(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return [_negate(v) for v in value]
-    return -value
-
-
-class _NegatedObjective(Objective):
-    """−f, to find the maximizers of f with a minimizer."""
-
-    def __init__(self, objective: Objective):
-        self.objective = objective
-        self.batched_hessian = objective.batched_hessian
-
-    def prepare(self, x: Any) -> Any:
-        return self.objective.prepare(x)
-
-    def cost(self, x: Any, data: Any) -> float:
-        return -self.objective.cost(x, data)
-
-    def euclidean_gradient(self, x: Any, data: Any) -> Any:
-        return _negate(self.objective.euclidean_gradient(x, data))
-
-    def euclidean_hessian(self, x: Any, data: Any, direction: Any) -> Any:
-        return _negate(self.objective.euclidean_hessian(x, data, direction))
-
-    def autograd_cost(self, x: Any) -> Any:
-        return -self.objective.autograd_cost(x)
-
-
-def _negated(problem: Problem) -> Problem:
-    return Problem(
-        problem.manifold,
-        _NegatedObjective(problem.objective),
-        name=f"−{problem.name}",
-        symmetry=problem.symmetry,
-    )
-
-
 _COMPACT = (Sphere, Stiefel, Grassmann, SpecialOrthogonalGroup)
 
 
@@ -162,17 +125,6 @@ def _is_compact(manifold: Any) -> bool:
     if isinstance(manifold, Product):
         return all(_is_compact(m) for m in manifold.manifolds)
     return isinstance(manifold, _COMPACT)
-
-
-def _plateaus(gradient_norms: np.ndarray, limit: int = 3) -> list[int]:
-    """Interior iterates where the gradient norm has a strict local minimum (the smallest few)."""
-    g = np.asarray(gradient_norms, dtype=float)
-    if g.size < 3:
-        return []
-    interior = np.arange(1, g.size - 1)
-    minima = interior[(g[interior] < g[interior - 1]) & (g[interior] <= g[interior + 1])]
-    minima = minima[g[minima] < 0.5 * g[0]]
-    return sorted(minima[np.argsort(g[minima])][:limit].tolist())
 
 
 # --------------------------------------------------------------------------- merging
@@ -246,18 +198,21 @@ def _check_solvers(solvers: Any) -> tuple[str, ...]:
     if isinstance(solvers, str):
         solvers = (solvers,)
     if not isinstance(solvers, Sequence) or not all(isinstance(s, str) for s in solvers):
-        raise TypeError(f"solvers must be a sequence of registered solver names, got {solvers!r}")
+        raise TypeError(
+            f"solver must be a registered solver name or a sequence of them, got {solvers!r}"
+        )
     for name in solvers:
         solver_registry.get(name)  # ValueError listing the known solvers
     return tuple(dict.fromkeys(solvers))
 
 
+@checked_keywords(renamed={"solvers": "solver"})
 def census(
     problem: Problem,
     starts: int = 200,
     *,
     seed: Seed = None,
-    solvers: Sequence[str] = ("trust-regions",),
+    solver: str | Sequence[str] = "trust-regions",
     saddle_search: bool = True,
     maximize: bool | None = None,
     trajectory_starts: bool = True,
@@ -274,11 +229,14 @@ def census(
     callback: Callable[[int, int], Any] | None = None,
     connect: bool = False,
     connect_options: Mapping[str, Any] | None = None,
+    workers: int = 1,
 ) -> Census:
     """Find the critical points of every index of ``problem`` and certify them (module docstring).
 
     ``starts`` random starts, drawn from the children of ``SeedSequence(seed)``, go in turn to
-    the searches: minimizing with each of ``solvers`` (options ``solver_options``), maximizing
+    the searches: minimizing with ``solver``, a registered solver name or a sequence of names
+    (options ``solver_options``; the old keyword ``solvers=`` still works with a
+    ``DeprecationWarning``), maximizing
     with them (``maximize``; default: on compact manifolds only, where −f is bounded below), and
     eigenvector following toward each index 0, …, d (``saddle_search``; up to
     ``max_matrix_free_index`` beyond ``dense_limit`` tangent dimensions).  ``max_steps`` bounds
@@ -292,7 +250,12 @@ def census(
     phase off like ``explore=False``).  The random-start phase is the same with or without it.
     ``progress`` shows a bar on standard error; ``callback(done, starts)`` is called after each
     start.  ``connect`` computes the cascade graph of the classes as well (``Census.graph``;
-    ``landscape.graph.cascade_graph`` with ``connect_options``).
+    ``landscape.graph.cascade_graph`` with ``connect_options``).  ``workers`` > 1 runs the
+    random starts, and each explored class's displaced runs, on that many processes
+    (``manifoldscape.landscape.starts``; the problem must pickle): each start is seeded by its
+    own child seed and the runs are merged in submission order, so the census is the same —
+    classes, costs, indices, counts — for any number of workers.  Choosing the next class to
+    explore, the merging and the certificates stay in this process.
     """
     wall = time.perf_counter()
     if not isinstance(problem, Problem):
@@ -305,6 +268,7 @@ def census(
     newton_steps = require_positive_int(newton_steps, "newton_steps")
     dense_limit = require_positive_int(dense_limit, "dense_limit")
     max_matrix_free_index = require_positive_int(max_matrix_free_index, "max_matrix_free_index")
+    workers = require_positive_int(workers, "workers")
     if not isinstance(explore, (bool, np.bool_)):
         raise TypeError(f"explore must be True or False, got {explore!r}")
     if explore_runs is not None:
@@ -312,7 +276,7 @@ def census(
             raise TypeError(f"explore_runs must be a non-negative integer, got {explore_runs!r}")
         if explore_runs < 0:
             raise ValueError(f"explore_runs must be a non-negative integer, got {explore_runs}")
-    solver_names = _check_solvers(solvers)
+    solver_names = _check_solvers(solver)
     for name, value in (("tolerance", tolerance), ("rtol_gradient", rtol_gradient)):
         if value is not None and not (
             isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1
@@ -348,7 +312,6 @@ def census(
         searches += [(f"index {k}", ("follow", k)) for k in range(top + 1)]
     if not searches:
         raise ValueError("nothing to search: give at least one solver or saddle_search=True")
-    negated = _negated(problem) if maximize else None
     follow_options = {
         "max_steps": max_steps,
         "newton_steps": newton_steps,
@@ -357,6 +320,15 @@ def census(
         "divergence": 1e6 * max(length, point_norm(first)),
     }
     radius = 0.25 * max(point_norm(first), length)
+    start_searches = StartSearches(
+        problem=problem,
+        negated=negated(problem) if maximize else None,
+        solvers=configured,
+        searches=tuple(searches),
+        follow_options=follow_options,
+        radius=radius,
+        trajectory_starts=bool(trajectory_starts),
+    )
 
     classes: list[_Class] = []
     first_run: dict[int, int] = {}  # when each class was found first, for the completeness
@@ -381,67 +353,55 @@ def census(
         classes.append(_Class(run.point, run.gradient_norm, search, cost, run.scale))
         first_run[id(classes[-1])] = runs - 1
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    with SearchPool(start_searches, workers) as pool:
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
 
-        bar = tqdm(total=starts, desc=f"census {problem.name}", file=sys.stderr, unit="start")
-    try:
-        for i, child in enumerate(children):
-            rng = np.random.default_rng(child)
-            x0 = first if i == 0 else random_point(problem.manifold, rng)
-            label, (kind, what) = searches[i % len(searches)]
-            if kind == "follow":
-                record(follow(problem, x0, target=what, radius=radius, **follow_options), label)
-            else:
-                solved = configured[what].run(
-                    negated if kind == "max" else problem,
-                    x0=x0,
-                    keep_iterates=trajectory_starts,
-                    certify=False,
-                )
-                polish = {"target": None, "radius": radius, **follow_options}
-                record(follow(problem, solved.point, **polish), label)
-                iterates = solved.history.iterates
-                if trajectory_starts and iterates:
-                    for j in _plateaus(solved.history.gradient_norm):
-                        record(follow(problem, iterates[j], **polish), "trajectory")
+            bar = tqdm(total=starts, desc=f"census {problem.name}", file=sys.stderr, unit="start")
+        try:
+            for i, start in enumerate(pool.starts(children)):
+                for run, label in start:
+                    record(run, label)
+                if bar is not None:
+                    bar.update(1)
+                if callback is not None:
+                    callback(i + 1, starts)
+        finally:
             if bar is not None:
-                bar.update(1)
-            if callback is not None:
-                callback(i + 1, starts)
-    finally:
-        if bar is not None:
-            bar.close()
+                bar.close()
 
-    random_runs = runs
-    budget = 0
-    if explore:
-        modes = dim if dim <= dense_limit else min(dim, max_matrix_free_index + 1)
-        budget = max(starts, 8 * modes) if explore_runs is None else int(explore_runs)
-    explored = 0
-    epsilon = _EXPLORE_DISPLACEMENT * max(length, point_norm(first))
-    visited: set[int] = set()
-    cut = False  # a class whose displaced runs the budget cut short
-    while explored < budget:
-        pending = [c for c in classes if id(c) not in visited]
-        if not pending:
-            break  # every class explored and no new one appeared
-        source = min(pending, key=lambda c: problem.cost(c.point))  # lowest cost first
-        visited.add(id(source))
-        for x0, modes in displacements(
-            problem,
-            source.point,
-            dense_limit=dense_limit,
-            max_matrix_free_index=max_matrix_free_index,
-            epsilon=epsilon,
-        ):
-            if explored >= budget:
-                cut = True
-                break
-            explored += 1
-            run = follow(problem, x0, target=None, modes=modes, radius=radius, **follow_options)
-            record(run, "explore")
+        random_runs = runs
+        budget = 0
+        if explore:
+            modes = dim if dim <= dense_limit else min(dim, max_matrix_free_index + 1)
+            budget = max(starts, 8 * modes) if explore_runs is None else int(explore_runs)
+        explored = 0
+        epsilon = _EXPLORE_DISPLACEMENT * max(length, point_norm(first))
+        visited: set[int] = set()
+        cut = False  # a class whose displaced runs the budget cut short
+        while explored < budget:
+            pending = [c for c in classes if id(c) not in visited]
+            if not pending:
+                break  # every class explored and no new one appeared
+            source = min(pending, key=lambda c: problem.cost(c.point))  # lowest cost first
+            visited.add(id(source))
+            tasks = []
+            for task in displacements(
+                problem,
+                source.point,
+                dense_limit=dense_limit,
+                max_matrix_free_index=max_matrix_free_index,
+                epsilon=epsilon,
+            ):
+                if explored + len(tasks) >= budget:
+                    cut = True
+                    break
+                tasks.append(task)
+            explored += len(tasks)
+            # the next source is chosen after all of this source's runs are recorded, in order
+            for run in pool.explore(tasks):
+                record(run, "explore")
     if explored:
         logger.info("census of %s: %d explore runs", problem.name, explored)
     unexplored = sum(1 for c in classes if id(c) not in visited) + int(cut)

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from manifoldscape.boundary.arguments import Seed, as_generator, require_positive_int
+from manifoldscape.boundary.keywords import checked_keywords
 from manifoldscape.core.certificate import Certificate, Verdict, certify
 from manifoldscape.core.problem import Problem
 from manifoldscape.geometry import (
@@ -332,6 +333,7 @@ def _band(
     return images, costs, it, converged, taus
 
 
+@checked_keywords()
 def connect(
     problem: Problem,
     x_a: Any,
