@@ -54,8 +54,11 @@ from pymanopt.manifolds import (
     UnitaryGroup,
 )
 
+from manifoldscape.boundary import require_optional_callable
 from manifoldscape.core.loop import IterativeSolver, SolverState, require_count, require_number
 from manifoldscape.geometry import inner_product, to_tangent_space, zero_tangent_vector
+
+PRECONDITIONER_FORM = "preconditioner(x, r) -> z, a symmetric positive-definite map of T_xM"
 
 _FROBENIUS_METRIC = (
     Sphere,
@@ -143,12 +146,21 @@ class TruncatedConjugateGradient:
     ``kappa`` and ``theta`` set the residual target ‖r‖ ≤ ‖r₀‖ min(‖r₀‖^θ, κ);
     ``min_iterations`` inner iterations are done before that target is tested. Each inner
     iteration costs exactly one Hessian-vector product, so ``iterations`` of the result equals the
-    number of products.  No preconditioner.
+    number of products.
+
+    ``preconditioner(x, r) -> z``, when given, is a symmetric positive-definite operator P on
+    T_xM approximating Hess f(x)⁻¹ (ABG 2007, Alg. 11 with a preconditioner; Manopt's
+    ``trs_tCG``): the search directions are P-conjugate, z_j = P r_j, β_j = ⟨z_j, r_j⟩ /
+    ⟨z_{j−1}, r_{j−1}⟩, and the trust region is measured in the norm ‖η‖²_{P⁻¹} = ⟨η, P⁻¹η⟩,
+    kept by the recurrences ⟨η, P⁻¹η⟩, ⟨η, P⁻¹δ⟩, ⟨δ, P⁻¹δ⟩ without applying P⁻¹.  The
+    residual target is still tested on the unpreconditioned ‖r‖.  Without one, z = r and the
+    iterates are those of the unpreconditioned method, operation for operation.
     """
 
     kappa: float = 0.1
     theta: float = 1.0
     min_iterations: int = 1
+    preconditioner: Callable[[Any, Any], Any] | None = None
 
     def __post_init__(self) -> None:
         require_number(
@@ -156,6 +168,7 @@ class TruncatedConjugateGradient:
         )
         require_number(self.theta, "theta", minimum=0.0)
         require_count(self.min_iterations, "min_iterations")
+        require_optional_callable(self.preconditioner, "preconditioner", PRECONDITIONER_FORM)
 
     def solve(
         self, problem: Any, x: Any, gradient: Any, radius: float, max_iterations: int
@@ -175,9 +188,14 @@ class TruncatedConjugateGradient:
         target = norm_r0 * min(norm_r0**self.theta, self.kappa)
         radius_sq = radius * radius
 
-        z_r = r_r  # no preconditioner: z = r
-        delta = -r
-        e_pe, e_pd, d_pd = 0.0, 0.0, z_r  # ⟨η,η⟩, ⟨η,δ⟩, ⟨δ,δ⟩
+        precondition = self.preconditioner
+        if precondition is None:
+            z, z_r = r, r_r
+        else:
+            z = precondition(x, r)
+            z_r = inner(x, z, r)
+        delta = -z
+        e_pe, e_pd, d_pd = 0.0, 0.0, z_r  # ⟨η,P⁻¹η⟩, ⟨η,P⁻¹δ⟩, ⟨δ,P⁻¹δ⟩ (P = I without one)
         model_value = 0.0
         stop = InnerStop.MAX_INNER_ITERATIONS
         iterations = 0
@@ -211,10 +229,15 @@ class TruncatedConjugateGradient:
                     else InnerStop.REACHED_TARGET_SUPERLINEAR
                 )
                 break
-            beta = r_r / z_r
-            z_r = r_r
+            if precondition is None:
+                z, z_r_new = r, r_r
+            else:
+                z = precondition(x, r)
+                z_r_new = inner(x, z, r)
+            beta = z_r_new / z_r
+            z_r = z_r_new
             # the new direction, re-projected to stay tangent despite round-off
-            delta = to_tangent_space(manifold, x, -r + beta * delta)
+            delta = to_tangent_space(manifold, x, -z + beta * delta)
             e_pd = beta * (e_pd + alpha * d_pd)
             d_pd = z_r + beta * beta * d_pd
         return SubproblemResult(eta, h_eta, iterations, stop)
@@ -268,7 +291,10 @@ class TrustRegions(IterativeSolver):
     * ``rho_prime`` ρ′ ∈ [0, ¼): accept a proposal when ρ > ρ′ (default 0.1);
     * ``kappa``, ``theta``: the tCG residual target (0.1, 1.0);
     * ``min_inner_iterations`` (1), ``max_inner_iterations`` (default: dim M);
-    * ``rho_regularization`` (1e3): the round-off shift of ρ (Conn–Gould–Toint §17.4.2).
+    * ``rho_regularization`` (1e3): the round-off shift of ρ (Conn–Gould–Toint §17.4.2);
+    * ``preconditioner`` (None): ``preconditioner(x, r) -> z``, a symmetric positive-definite
+      map of T_xM approximating Hess f(x)⁻¹, used by tCG (see ``TruncatedConjugateGradient``;
+      the trust region is then measured in the norm ⟨η, P⁻¹η⟩, as in Manopt).
 
     ``History.extra`` holds per iterate: ``radius`` (Δ in force for the next subproblem), ``rho``
     (NaN at the start), ``inner_iterations`` (= Hessian-vector products of that iteration, so
@@ -288,6 +314,7 @@ class TrustRegions(IterativeSolver):
     min_inner_iterations: int = 1
     max_inner_iterations: int | None = None
     rho_regularization: float = 1e3
+    preconditioner: Callable[[Any, Any], Any] | None = None
 
     def validate(self) -> None:  # noqa: D102
         super().validate()
@@ -295,9 +322,12 @@ class TrustRegions(IterativeSolver):
         self.subproblem_solver()
 
     def subproblem_solver(self) -> TruncatedConjugateGradient:
-        """The tCG solver configured from ``kappa``, ``theta`` and ``min_inner_iterations``."""
+        """The tCG solver configured from this solver's tCG options (and ``preconditioner``)."""
         return TruncatedConjugateGradient(
-            kappa=self.kappa, theta=self.theta, min_iterations=self.min_inner_iterations
+            kappa=self.kappa,
+            theta=self.theta,
+            min_iterations=self.min_inner_iterations,
+            preconditioner=self.preconditioner,
         )
 
     def init_state(self, problem: Any, x: Any) -> TrustRegionState:

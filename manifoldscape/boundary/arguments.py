@@ -91,6 +91,12 @@ def require_options(given: Mapping[str, Any], valid: Iterable[str], where: str) 
         )
 
 
+def require_optional_callable(value: Any, name: str, form: str) -> None:
+    """Refuse anything but None or a callable, naming ``name`` and the expected ``form``."""
+    if value is not None and not callable(value):
+        raise TypeError(f"{name} must be None or a callable {form}, got {type(value).__name__}")
+
+
 def require_verbosity(value: Any, name: str = "verbosity") -> int:
     """Return ``value`` if it is 0, 1 or 2 (an int, not a bool), or raise naming the three."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):

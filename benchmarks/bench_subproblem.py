@@ -1,0 +1,201 @@
+"""Benchmark: the trust-region subproblem — tCG inner iterations with and without a preconditioner.
+
+1. Rayleigh quotient min_{‖x‖=1} −xᵀAx (seed 001), n = 1000, A = Q diag(λ) Qᵀ with Haar Q:
+   the linear spectrum λ = linspace(1, −1, n), and an ill-conditioned one λ₁ = 1,
+   λ₁ − λ_i = logspace(−4, 0, n − 1) (Hess f(v₁) = 2(λ₁I − A) on v₁⊥ has condition number 1e4).
+   Trust regions without a preconditioner, and with two shift-invert preconditioners
+   P(x, r) = Proj_x (2(μI − A))⁻¹ Proj_x r (symmetric positive definite on T_xS for μ > λ₁):
+
+   * ``oracle``: μ = λ₁ + 1e-4 (λ₁ − λ_n), applied through the known eigendecomposition;
+   * ``cholesky``: μ = λ₁ + 1e-2 (λ₁ − λ_n), one Cholesky factorization (its time included).
+
+   Columns: outer iterations, Hessian-vector products (= tCG inner iterations), median time and
+   its ratio to the unpreconditioned run, |f + λ₁|/|λ₁|.
+2. Phase retrieval (intensity loss, real Gaussian, n = 256, m = 8n): tCG inner iterations per
+   outer iteration and why each tCG stopped (no preconditioner).
+3. scipy ``eigsh(−A, k=1, which="SA")`` against ours on the linear-spectrum Rayleigh at
+   n = 1000 and 5000, at equal accuracy (ARPACK ``tol`` set so that ‖Av − λv‖ matches the same
+   gradient target as ours, ‖grad f‖ = 2‖Ax − (xᵀAx)x‖), counting A-products through a
+   ``LinearOperator`` (ours: Hessian-vector products plus one A x per cost evaluation).
+
+BLAS is pinned to one thread before numpy is imported.  Not a test; run by hand:
+
+    python benchmarks/bench_subproblem.py --repeats 3
+"""
+
+from __future__ import annotations
+
+import os
+
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import scipy.linalg  # noqa: E402
+import scipy.sparse.linalg  # noqa: E402
+
+import manifoldscape as ms  # noqa: E402
+from manifoldscape.core.loop import gradient_scale  # noqa: E402
+from manifoldscape.geometry import random_point  # noqa: E402
+from manifoldscape.problems import phase_retrieval, rayleigh  # noqa: E402
+
+
+def _project(x: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return v - (x @ v) * x
+
+
+def oracle_preconditioner(problem: ms.Problem, mu: float) -> Callable[[Any, Any], Any]:
+    """Proj (2(μI − A))⁻¹ Proj through the known A = Q diag(λ) Qᵀ (two products with Q)."""
+    values, q = problem.objective.eigenvalues, problem.objective.eigenvectors
+    scale = 1.0 / (2.0 * (mu - values))
+
+    def apply(x: np.ndarray, r: np.ndarray) -> np.ndarray:
+        return _project(x, q @ (scale * (q.T @ _project(x, r))))
+
+    return apply
+
+
+def cholesky_preconditioner(problem: ms.Problem, mu: float) -> Callable[[Any, Any], Any]:
+    """Proj (2(μI − A))⁻¹ Proj through one Cholesky factorization of 2(μI − A)."""
+    a = problem.objective.a
+    factor = scipy.linalg.cho_factor(2.0 * (mu * np.eye(a.shape[0]) - a))
+
+    def apply(x: np.ndarray, r: np.ndarray) -> np.ndarray:
+        return _project(x, scipy.linalg.cho_solve(factor, _project(x, r)))
+
+    return apply
+
+
+def median_time(run: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    times, out = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
+def rayleigh_section(n: int, repeats: int) -> None:
+    ill = 1.0 - np.concatenate([[0.0], np.logspace(-4, 0, n - 1)])
+    for label, spectrum in (("linear", "linear"), ("ill-conditioned (1e4)", ill)):
+        rayleigh_case(rayleigh(n=n, spectrum=spectrum, seed=0), label, repeats)
+
+
+def rayleigh_case(problem: ms.Problem, label: str, repeats: int) -> None:
+    values = problem.objective.eigenvalues
+    lam1, width = float(values[0]), float(values[0] - values[-1])
+    x0 = random_point(problem.manifold, 1)
+    tolerance = 1e-8 * gradient_scale(problem, x0)
+    variants: dict[str, Callable[[], Any]] = {
+        "none": lambda: None,
+        "oracle shift-invert": lambda: oracle_preconditioner(problem, lam1 + 1e-4 * width),
+        "cholesky shift-invert": lambda: cholesky_preconditioner(problem, lam1 + 1e-2 * width),
+    }
+    print(f"\nRayleigh n = {values.size}, {label} spectrum, gradient tolerance {tolerance:.2e}")
+    print(
+        f"  {'preconditioner':<24}{'outer':>6}{'Hess·v':>8}{'median s':>10}{'× none':>8}"
+        f"{'|f+λ₁|/|λ₁|':>13}"
+    )
+    reference = None
+    for name, build in variants.items():
+
+        def run(build: Callable[[], Any] = build) -> Any:
+            return ms.solve(
+                problem,
+                "trust-regions",
+                x0=x0,
+                gradient_tolerance=tolerance,
+                certify=False,
+                preconditioner=build(),  # the factorization is timed with the solve
+            )
+
+        seconds, result = median_time(run, repeats)
+        reference = reference or seconds
+        error = abs(result.cost + lam1) / abs(lam1)
+        print(
+            f"  {name:<24}{result.iterations:>6}{result.counts.hessian:>8}{seconds:>10.4f}"
+            f"{seconds / reference:>8.2f}{error:>13.1e}"
+        )
+
+
+def phase_retrieval_section(n: int, ratio: int) -> None:
+    problem = phase_retrieval(n=n, m=ratio * n, seed=0)
+    result = ms.solve(problem, "trust-regions", seed=1, certify=False)
+    inner = [int(k) for k in result.history.extra["inner_iterations"][1:]]
+    stops = Counter(str(s) for s in result.history.extra["inner_stop"][1:])
+    print(
+        f"\nPhase retrieval n = {n}, m = {ratio}n: {result.iterations} outer iterations, "
+        f"{result.counts.hessian} Hessian-vector products, stop: {result.stop_reason.value}"
+    )
+    print(f"  tCG inner iterations per outer iteration: {inner}")
+    print(f"  tCG stops: {dict(stops)}")
+
+
+def eigsh_section(n: int, repeats: int) -> None:
+    problem = rayleigh(n=n, seed=0)
+    a = problem.objective.a
+    lam1 = float(problem.objective.eigenvalues[0])
+    x0 = random_point(problem.manifold, 1)
+    tolerance = 1e-8 * gradient_scale(problem, x0)
+    products = [0]
+
+    def matvec(v: np.ndarray) -> np.ndarray:
+        products[0] += 1
+        return -(a @ v)
+
+    operator = scipy.sparse.linalg.LinearOperator((n, n), matvec=matvec, dtype=float)
+
+    def eigsh() -> np.ndarray:
+        products[0] = 0
+        _, vectors = scipy.sparse.linalg.eigsh(
+            operator, k=1, which="SA", v0=x0, tol=tolerance / (2 * abs(lam1))
+        )
+        return vectors[:, 0] / np.linalg.norm(vectors[:, 0])
+
+    def ours() -> Any:
+        return ms.solve(
+            problem, "trust-regions", x0=x0, gradient_tolerance=tolerance, certify=False
+        )
+
+    t_ours, result = median_time(ours, repeats)
+    t_eigsh, v = median_time(eigsh, repeats)
+    ours_products = result.counts.hessian + result.counts.cost
+    print(f"\nRayleigh n = {n}, linear spectrum, equal accuracy (gradient {tolerance:.2e})")
+    print(f"  {'method':<16}{'A-products':>11}{'median s':>10}{'× ours':>8}{'‖grad f‖':>10}")
+    for name, count, seconds, point in (
+        ("trust-regions", ours_products, t_ours, result.point),
+        ("eigsh SA k=1", products[0], t_eigsh, v),
+    ):
+        print(
+            f"  {name:<16}{count:>11}{seconds:>10.4f}{seconds / t_ours:>8.2f}"
+            f"{problem.gradient_norm(point):>10.1e}"
+        )
+    print(
+        f"  (ours: {result.counts.hessian} Hessian-vector + {result.counts.cost} cost "
+        f"evaluations, {result.iterations} outer iterations)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--eigsh-sizes", type=int, nargs="+", default=[1000, 5000])
+    args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error("--repeats must be ≥ 1")
+    print(f"numpy {np.__version__}, BLAS threads pinned to 1")
+    rayleigh_section(1000, args.repeats)
+    phase_retrieval_section(256, 8)
+    for n in args.eigsh_sizes:
+        eigsh_section(n, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
