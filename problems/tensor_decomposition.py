@@ -87,10 +87,11 @@ class FactoredTensorObjective(Objective):
         return self.components.T @ _columns(x)
 
     def cost(self, x: np.ndarray, y: np.ndarray) -> float:  # noqa: D102
-        return -float(np.sum(y**4))
+        y2 = y * y  # products, not y**4: np.power is several times slower
+        return -float(np.sum(y2 * y2))
 
     def euclidean_gradient(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:  # noqa: D102
-        g = -4.0 * (self.components @ y**3)
+        g = -4.0 * (self.components @ (y * y * y))
         return g[:, 0] if x.ndim == 1 else g
 
     def euclidean_hessian(self, x: np.ndarray, y: np.ndarray, direction: np.ndarray) -> np.ndarray:  # noqa: D102

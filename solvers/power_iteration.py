@@ -68,6 +68,7 @@ SUPPORTED = "Sphere, Stiefel(n, p) (O(n) as Stiefel(n, n)) and SpecialOrthogonal
 
 _SUFFICIENT_GAIN = 0.5
 _MAX_SHIFT_TRIALS = 60
+_ROUNDOFF = 16 * float(np.finfo(float).eps)
 
 
 def _check_supported(manifold: Any) -> None:
@@ -87,11 +88,22 @@ def project_to_manifold(manifold: Any, z: np.ndarray) -> np.ndarray | None:
     Raises ``TypeError`` for a manifold other than Sphere, Stiefel and SpecialOrthogonalGroup.
     """
     _check_supported(manifold)
+    return _project(_kind(manifold), z)
+
+
+def _kind(manifold: Any) -> str:
+    """'sphere', 'special' (SO(n)) or 'stiefel': which P_M applies (checked once per step)."""
     if isinstance(manifold, Sphere):
+        return "sphere"
+    return "special" if isinstance(manifold, SpecialOrthogonalGroup) else "stiefel"
+
+
+def _project(kind: str, z: np.ndarray) -> np.ndarray | None:
+    if kind == "sphere":
         norm = float(np.linalg.norm(z))
         return z / norm if norm > 0 else None
     u, _, vt = np.linalg.svd(z, full_matrices=False)
-    if isinstance(manifold, SpecialOrthogonalGroup) and np.linalg.det(u) * np.linalg.det(vt) < 0:
+    if kind == "special" and np.linalg.det(u) * np.linalg.det(vt) < 0:
         u = u.copy()
         u[:, -1] = -u[:, -1]  # singular values are sorted: flip the smallest one's direction
     return u @ vt
@@ -165,29 +177,31 @@ class FixedPointIteration(IterativeSolver):
         x, cost = state.point, state.cost
         egrad = np.asarray(_uncounted(problem).euclidean_gradient(x))
         shift = state.shift
+        kind = _kind(manifold)
         x_norm = float(np.linalg.norm(x))
-        floor_shift = float(np.linalg.norm(egrad)) / x_norm if x_norm > 0 else 1.0
+        egrad_norm = float(np.linalg.norm(egrad))
+        floor_shift = egrad_norm / x_norm if x_norm > 0 else 1.0
         floor_shift = floor_shift if floor_shift > 0 else 1.0
         x_new, cost_new, trials = x, cost, 0
         for _ in range(_MAX_SHIFT_TRIALS):
             trials += 1
-            z = shift * x - egrad
-            candidate = project_to_manifold(manifold, z)
+            z = shift * x - egrad if shift else -egrad
+            candidate = _project(kind, z)
             if candidate is None:  # σx = ∇f(x): x is critical for the shifted linearisation
                 break
             candidate_cost = problem.cost(candidate)
-            if not np.isfinite(candidate_cost):
+            if not math.isfinite(candidate_cost):
                 x_new, cost_new = candidate, candidate_cost
                 break
             gain = float(np.sum(z * (candidate - x)))
-            scale = abs(cost) + abs(candidate_cost) + float(np.linalg.norm(egrad)) * x_norm
-            roundoff = 16 * np.finfo(float).eps * scale
+            scale = abs(cost) + abs(candidate_cost) + egrad_norm * x_norm
+            roundoff = _ROUNDOFF * scale
             decrease = cost - candidate_cost
             if not self.adaptive_shift or decrease >= _SUFFICIENT_GAIN * gain - roundoff:
                 x_new, cost_new = candidate, candidate_cost
                 break
             shift = max(2.0 * shift, floor_shift)
-        if not np.isfinite(cost_new):  # the loop stops here and returns the previous iterate
+        if not math.isfinite(cost_new):  # the loop stops here and returns the previous iterate
             gradient, gradient_norm = state.gradient, math.nan
         elif x_new is x:
             gradient, gradient_norm = state.gradient, state.gradient_norm

@@ -110,7 +110,7 @@ class SolverState:
     @property
     def is_finite(self) -> bool:
         """Whether the cost and the gradient norm are finite."""
-        return bool(np.isfinite(self.cost) and np.isfinite(self.gradient_norm))
+        return math.isfinite(self.cost) and math.isfinite(self.gradient_norm)
 
 
 @dataclass(frozen=True, eq=False)
@@ -646,7 +646,7 @@ class _Recorder:
         self.time_s.append(elapsed)
         if not self.extra and len(self.cost) == 1:
             self.extra = {key: [] for key in state.extra}
-        if set(state.extra) != set(self.extra):
+        if state.extra.keys() != self.extra.keys():
             raise RuntimeError(
                 f"solver state columns changed during the run: {sorted(state.extra)} "
                 f"instead of {sorted(self.extra)}"

@@ -193,6 +193,11 @@ def euclidean_to_riemannian_gradient(manifold: Manifold, point: Any, egrad: Any)
         )
     if isinstance(manifold, UnitaryGroup):
         return projection(manifold, point, egrad)
+    if type(manifold) is Sphere and type(point) is np.ndarray and type(egrad) is np.ndarray:
+        # pymanopt's egrad − ⟨x, egrad⟩ x with its tensordot unrolled: the same (1×N)(N×1)
+        # product, without tensordot's per-call bookkeeping (this runs once per iterate)
+        inner = np.dot(point.reshape(1, -1), egrad.reshape(-1, 1)).reshape(())
+        return egrad - inner * point
     return manifold.euclidean_to_riemannian_gradient(point, egrad)
 
 

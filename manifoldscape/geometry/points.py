@@ -346,6 +346,11 @@ def same_point(a: Any, b: Any) -> bool:
     """Exact equality of two points (product-aware)."""
     if a is b:
         return True
+    if type(a) is np.ndarray and type(b) is np.ndarray:  # the common case, without the checks
+        if a.shape != b.shape:
+            return False
+        # one entry first: successive iterates differ there almost always (NaN ≠ NaN, as below)
+        return a.size == 0 or bool(a.flat[0] == b.flat[0] and (a == b).all())
     if hasattr(a, "factors") and hasattr(a, "same_as"):
         return bool(a.same_as(b))
     if hasattr(b, "factors") and hasattr(b, "same_as"):
