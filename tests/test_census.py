@@ -339,3 +339,13 @@ def test_cli_census_workers_flag_gives_the_same_json(capsys):
         data = json.loads(captured.out)
         outputs.append([(c["cost"], c["index"], c["count"]) for c in data["critical_points"]])
     assert outputs[0] == outputs[1] and len(outputs[0]) == 3
+
+
+def test_census_workers_refuse_an_unpicklable_problem_by_name() -> None:
+    """A problem whose cost is a lambda cannot go to worker processes: one clear TypeError."""
+    from pymanopt.manifolds import Sphere
+
+    a = np.diag([1.0, 2.0, 3.0])
+    problem = ms.Problem.from_autograd(Sphere(3), lambda x: x @ a @ x)
+    with pytest.raises(TypeError, match="workers=2 needs a picklable problem"):
+        ms.census(problem, starts=2, seed=0, workers=2)
