@@ -87,7 +87,12 @@ def test_as_optimize_result_maps_every_field(problem):
         result.counts.gradient,
         result.counts.hessian,
     )
-    assert out.jac is None and out.gradient_norm == result.gradient_norm
+    assert out.gradient_norm == result.gradient_norm
+    assert np.shape(out.jac) == np.shape(out.x)
+    assert np.linalg.norm(out.jac) == pytest.approx(result.gradient_norm, rel=1e-12, abs=1e-300)
+    np.testing.assert_allclose(
+        out.jac, problem.riemannian_gradient(out.x), atol=1e-12 * max(1.0, abs(out.fun))
+    )
     assert out.certificate is result.certificate
     assert out.certificate.verdict is ms.Verdict.LOCAL_MINIMIZER
 
@@ -97,6 +102,9 @@ def test_as_optimize_result_of_a_stopped_run_is_not_a_success(problem):
     out = out.as_optimize_result()
     assert out.success is False and out.status != 0 and out.nit == 2
     assert out.stop_reason is StopReason.MAX_ITERATIONS and out.certificate is None
+    stopped = ms.solve(problem, "gradient-descent", seed=1, max_iterations=2, certify=False)
+    # not converged: the gradient at the last iterate is far from zero, and jac says so
+    assert np.linalg.norm(out.jac) == pytest.approx(stopped.gradient_norm, rel=1e-12)
 
 
 # --------------------------------------------------------------------------- verbosity

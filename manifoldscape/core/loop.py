@@ -801,4 +801,5 @@ class IterativeSolver(Solver):
             history=recorder.history(),
             certificate=certificate,
             options=self.options(),
+            gradient=state.gradient,
         )

@@ -99,6 +99,9 @@ class Result:
     history: History
     certificate: Certificate | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    #: the Riemannian gradient at ``point`` (None where the solver does not expose it: the
+    #: pymanopt wrappers and the batched solvers)
+    gradient: Any = None
 
     @property
     def converged(self) -> bool:
@@ -119,8 +122,9 @@ class Result:
         message  ``stop_message``
         nit      ``iterations``
         nfev     cost evaluations; ``njev`` gradient evaluations; ``nhev`` Hessian-vector products
-        jac      None: a ``Result`` keeps the gradient norm, not the Riemannian gradient, and the
-                 norm is no substitute; ``gradient_norm`` holds it
+        jac      ``gradient``: the Riemannian gradient at x (a tangent vector, the same shape
+                 as x), or None where the solver does not expose it (the pymanopt wrappers, the
+                 batched solvers); its norm is ``gradient_norm``
         ======== ================================================================================
 
         Further fields: ``gradient_norm``, ``stop_reason`` (the ``StopReason``), ``certificate``
@@ -140,7 +144,7 @@ class Result:
             nfev=self.counts.cost,
             njev=self.counts.gradient,
             nhev=self.counts.hessian,
-            jac=None,
+            jac=self.gradient,
             gradient_norm=float(self.gradient_norm),
             stop_reason=self.stop_reason,
             certificate=self.certificate,
