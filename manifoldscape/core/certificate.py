@@ -47,7 +47,7 @@ import numpy as np
 
 from manifoldscape.boundary.arguments import Seed, as_generator
 from manifoldscape.boundary.keywords import checked_keywords
-from manifoldscape.core.diagnosis import suggest_symmetry
+from manifoldscape.core.diagnosis import orbit_coordinates, suggest_symmetry
 from manifoldscape.core.hessian import RiemannianHessian
 from manifoldscape.core.spectrum import Spectrum, choose_method, dense_spectrum, krylov_spectrum
 from manifoldscape.core.tolerance import (
@@ -195,23 +195,9 @@ class Certificate:
 def orbit_basis(problem: Problem, x: Any, basis: TangentBasis) -> np.ndarray:
     """Orthonormal coordinates (d × s) of the tangent directions of the symmetry orbit at x.
 
-    Rank-revealing: the orbit vectors are projected onto T_x M, and only the singular directions
-    with σ > √ε · max(‖x‖, 1, σ_max) are kept — those whose direction is known to √ε on the
-    length scale of the tolerances — so that a collapsing orbit (the O(r) orbit of a factor U
-    with a zero column or at U ≈ 0, the rotations at W = H = 0) gives no false symmetry direction
-    made of round-off.
+    Rank-revealing, see ``diagnosis.orbit_coordinates``.
     """
-    vectors = problem.symmetry.orbit_tangent_vectors(x)
-    if not vectors:
-        return np.zeros((basis.dim, 0))
-    columns = [basis.to_coordinates(problem.manifold.projection(x, v)) for v in vectors]
-    s = np.stack(columns, axis=1)
-    if not np.all(np.isfinite(s)):
-        return np.zeros((basis.dim, 0))
-    u, sigma, _ = np.linalg.svd(s, full_matrices=False)
-    largest = float(sigma[0]) if sigma.size else 0.0
-    keep = sigma > math.sqrt(np.finfo(float).eps) * max(length_scale(x), largest)
-    return u[:, keep]
+    return orbit_coordinates(problem.manifold, basis, x, problem.symmetry.orbit_tangent_vectors(x))
 
 
 # --------------------------------------------------------------------------- deciding

@@ -27,6 +27,7 @@ from manifoldscape.core.symmetry import (
     SymmetryGroup,
     UnitaryRight,
 )
+from manifoldscape.core.tolerance import length_scale
 
 
 def candidate_symmetries(x: Any) -> list[tuple[str, SymmetryGroup]]:
@@ -49,8 +50,15 @@ def candidate_symmetries(x: Any) -> list[tuple[str, SymmetryGroup]]:
     return out
 
 
-def _orbit_coordinates(manifold: Any, basis: Any, x: Any, group: SymmetryGroup) -> np.ndarray:
-    vectors = group.orbit_tangent_vectors(x)
+def orbit_coordinates(manifold: Any, basis: Any, x: Any, vectors: list[Any]) -> np.ndarray:
+    """Orthonormal coordinates (d × s) of the tangent directions spanned by orbit ``vectors``.
+
+    Rank-revealing: the vectors are projected onto T_x M, and only the singular directions with
+    σ > √ε · max(‖x‖, 1, σ_max) are kept — those whose direction is known to √ε on the length
+    scale of the tolerances — so that a collapsing orbit (the O(r) orbit of a factor U with a
+    zero column or at U ≈ 0, the rotations at W = H = 0) gives no false direction made of
+    round-off.
+    """
     if not vectors:
         return np.zeros((basis.dim, 0))
     s = np.stack([basis.to_coordinates(manifold.projection(x, v)) for v in vectors], axis=1)
@@ -58,8 +66,7 @@ def _orbit_coordinates(manifold: Any, basis: Any, x: Any, group: SymmetryGroup) 
         return np.zeros((basis.dim, 0))
     u, sigma, _ = np.linalg.svd(s, full_matrices=False)
     largest = float(sigma[0]) if sigma.size else 0.0
-    norm = float(np.linalg.norm(np.asarray(x)))
-    keep = sigma > math.sqrt(np.finfo(float).eps) * max(norm, 1.0, largest)
+    keep = sigma > math.sqrt(np.finfo(float).eps) * max(length_scale(x), largest)
     return u[:, keep]
 
 
@@ -78,7 +85,7 @@ def suggest_symmetry(
     basis = hessian.basis
     for expression, group in candidate_symmetries(x):
         try:
-            q = _orbit_coordinates(manifold, basis, x, group)
+            q = orbit_coordinates(manifold, basis, x, group.orbit_tangent_vectors(x))
         except (ValueError, np.linalg.LinAlgError):
             continue
         k = q.shape[1]

@@ -256,26 +256,16 @@ class OrthogonalLeft(SymmetryGroup):
             raise ValueError(f"{what} must be real for {self.name}")
         return m
 
-    def _rotation(self, x: np.ndarray, reference: np.ndarray) -> np.ndarray:
-        """R = polar(reference xᵀ), the rotation that takes x closest to reference."""
-        u, _, vt = np.linalg.svd(reference @ x.T)
-        return u @ vt
-
     def distance(self, x: Any, y: Any) -> float:  # noqa: D102
+        # Y ↦ R Y is Yᵀ ↦ Yᵀ Rᵀ: the right action on the transposes
         a, b = self._matrix(x, "x"), self._matrix(y, "y")
-        if a.shape != b.shape:
-            raise ValueError(f"x and y must have the same shape, got {a.shape} and {b.shape}")
-        return float(np.linalg.norm(a - self._rotation(b, a) @ b))
+        return OrthogonalRight(self.p).distance(a.T, b.T)
 
     def align(self, x: Any, reference: Any) -> Any:  # noqa: D102
         a, b = self._matrix(x, "x"), self._matrix(reference, "reference")
-        return self._rotation(a, b) @ a
+        return OrthogonalRight(self.p).align(a.T, b.T).T
 
     def orbit_tangent_vectors(self, x: Any) -> list[Any]:  # noqa: D102
-        a = self._matrix(x, "x")
-        out = []
-        for i, j in zip(*np.triu_indices(self.p, 1), strict=True):
-            omega = np.zeros((self.p, self.p))
-            omega[i, j], omega[j, i] = 1.0, -1.0
-            out.append(omega @ a / np.sqrt(2.0))
-        return out
+        # the right action's tangents at Xᵀ are Xᵀ Ω/√2, and −(Xᵀ Ω)ᵀ = Ω X/√2
+        right = OrthogonalRight(self.p).orbit_tangent_vectors(self._matrix(x, "x").T)
+        return [-t.T for t in right]
