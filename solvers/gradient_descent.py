@@ -21,10 +21,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import numpy as np
-
 from manifoldscape.core.loop import IterativeSolver, SolverState, require_number
 from manifoldscape.geometry import SecondOrderUnavailable, random_tangent_vector, to_tangent_space
+from manifoldscape.geometry.fast import norm_function, retraction_function
 
 logger = logging.getLogger(__name__)
 
@@ -119,11 +118,11 @@ class GradientDescent(IterativeSolver):
         problem = state.problem
         manifold = problem.manifold
         eta = state.learning_rate
-        x_new = manifold.retraction(state.point, -eta * state.gradient)
+        x_new = retraction_function(manifold)(state.point, -eta * state.gradient)
         cost = problem.cost(x_new)
-        if np.isfinite(cost):
+        if math.isfinite(cost):
             gradient = problem.riemannian_gradient(x_new)
-            gradient_norm = float(manifold.norm(x_new, gradient))
+            gradient_norm = float(norm_function(manifold)(x_new, gradient))
         else:  # the loop stops here and returns the previous iterate
             gradient, gradient_norm = state.gradient, math.nan
         return GradientDescentState(

@@ -46,6 +46,7 @@ from manifoldscape.core.hessian import hessian_norm_estimate
 from manifoldscape.core.result import EvaluationCounts, StopReason
 from manifoldscape.core.tolerance import ambient_size, gradient_floor, length_scale, safe_norm
 from manifoldscape.geometry import SecondOrderUnavailable, same_point
+from manifoldscape.geometry.fast import frobenius_norm
 
 __all__ = [
     "AllOf",
@@ -64,6 +65,7 @@ __all__ = [
     "require_count",
     "require_number",
 ]
+
 
 # --------------------------------------------------------------------------- state and info
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -164,8 +166,7 @@ def _fast_norm(value: Any) -> float:
     that range, and for other types, ``safe_norm`` itself.
     """
     if type(value) is np.ndarray and value.dtype == np.float64:
-        flat = value.ravel(order="K")
-        norm = math.sqrt(flat.dot(flat))
+        norm = frobenius_norm(value)
         if 1e-140 < norm < 1e150:
             return norm
     return safe_norm(value)
