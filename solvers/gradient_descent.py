@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from manifoldscape.core.loop import IterativeSolver, SolverState, require_number
+from manifoldscape.core.loop import IterativeSolver, SolverState, gradients, require_number
 from manifoldscape.geometry import SecondOrderUnavailable, random_tangent_vector, to_tangent_space
 from manifoldscape.geometry.fast import norm_function, retraction_function
 
@@ -121,16 +121,17 @@ class GradientDescent(IterativeSolver):
         x_new = retraction_function(manifold)(state.point, -eta * state.gradient)
         cost = problem.cost(x_new)
         if math.isfinite(cost):
-            gradient = problem.riemannian_gradient(x_new)
+            gradient = gradients(problem, x_new)[1]
             gradient_norm = float(norm_function(manifold)(x_new, gradient))
         else:  # the loop stops here and returns the previous iterate
             gradient, gradient_norm = state.gradient, math.nan
-        return GradientDescentState(
+        return GradientDescentState.fast(
             problem=problem,
             point=x_new,
             cost=cost,
             gradient=gradient,
             gradient_norm=gradient_norm,
             step_size=eta * state.gradient_norm,
+            extra=state.extra,
             learning_rate=eta,
         )

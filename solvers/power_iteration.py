@@ -61,6 +61,7 @@ from manifoldscape.core.loop import (
     SolverState,
     StepSizeBelow,
     StoppingCriterion,
+    gradients,
     require_number,
 )
 from manifoldscape.geometry.fast import frobenius_norm
@@ -122,9 +123,10 @@ def _project(kind: str, z: np.ndarray) -> np.ndarray | None:
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class FixedPointState(SolverState):
-    """The fixed-point state: the shift σ in force."""
+    """The fixed-point state: the shift σ in force and ∇f(x), which the next step projects."""
 
     shift: float
+    euclidean_gradient: Any = None
 
 
 def _uncounted(problem: Any) -> Any:
@@ -170,7 +172,7 @@ class FixedPointIteration(IterativeSolver):
         """f(x₀), grad f(x₀) and σ = ``shift``; refuses unsupported manifolds."""
         manifold = problem.manifold
         _check_supported(manifold)
-        gradient = problem.riemannian_gradient(x)
+        egrad, gradient = gradients(problem, x)
         return FixedPointState(
             problem=problem,
             point=x,
@@ -179,6 +181,7 @@ class FixedPointIteration(IterativeSolver):
             gradient_norm=float(manifold.norm(x, gradient)),
             shift=float(self.shift),
             extra={"shift": float(self.shift), "trials": 0},
+            euclidean_gradient=egrad,
         )
 
     def step(self, state: FixedPointState) -> FixedPointState:  # type: ignore[override]
@@ -189,7 +192,10 @@ class FixedPointIteration(IterativeSolver):
         """
         problem = state.problem
         x, cost = state.point, state.cost
-        egrad = np.asarray(_uncounted(problem).euclidean_gradient(x))
+        egrad = state.euclidean_gradient
+        if egrad is None:  # a state built elsewhere: the gradient is cached, not recomputed
+            egrad = _uncounted(problem).euclidean_gradient(x)
+        egrad = np.asarray(egrad)
         shift = state.shift
         kind = _kind(problem.manifold)
         norms: tuple[float, float] | None = None  # (‖x‖, ‖∇f(x)‖), when first needed
@@ -224,14 +230,15 @@ class FixedPointIteration(IterativeSolver):
             x_norm, egrad_norm = norms
             floor_shift = egrad_norm / x_norm if x_norm > 0 else 1.0
             shift = max(2.0 * shift, floor_shift if floor_shift > 0 else 1.0)
+        egrad_new = egrad
         if not math.isfinite(cost_new):  # the loop stops here and returns the previous iterate
-            gradient, gradient_norm = state.gradient, math.nan
+            gradient, gradient_norm, egrad_new = state.gradient, math.nan, None
         elif x_new is x:
             gradient, gradient_norm = state.gradient, state.gradient_norm
         else:
-            gradient = problem.riemannian_gradient(x_new)
+            egrad_new, gradient = gradients(problem, x_new)
             gradient_norm = frobenius_norm(gradient)
-        return FixedPointState(
+        return FixedPointState.fast(
             problem=problem,
             point=x_new,
             cost=cost_new,
@@ -240,4 +247,5 @@ class FixedPointIteration(IterativeSolver):
             step_size=frobenius_norm(x_new - x) if step is None else frobenius_norm(step),
             shift=shift,
             extra={"shift": shift, "trials": trials},
+            euclidean_gradient=egrad_new,
         )

@@ -62,7 +62,7 @@ from manifoldscape.core.stopping import (
     require_count,
     require_number,
 )
-from manifoldscape.geometry import random_point
+from manifoldscape.geometry import as_tangent, euclidean_to_riemannian_gradient, random_point
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ __all__ = [
     "StoppingCriterion",
     "certify_point",
     "gradient_scale",
+    "gradients",
     "loop_callback",
     "require_count",
     "require_number",
@@ -128,6 +129,20 @@ def gradient_scale(problem: Problem, x: Any) -> float:
     benchmarks use it to give every peer the same absolute tolerance.
     """
     return GradientScale(problem).scale(x)
+
+
+def gradients(problem: Any, x: Any) -> tuple[Any, Any]:
+    """(∇f(x), grad f(x)) with one cached look-up, counted as one gradient evaluation.
+
+    grad f(x) = P_x ∇f(x) is formed exactly as ``Problem.riemannian_gradient`` forms it
+    (``geometry.euclidean_to_riemannian_gradient``, then ``geometry.as_tangent``) from the
+    Euclidean gradient the problem caches; asking the problem for both would look x up two or
+    three times (on tiny problems each look-up costs as much as the arithmetic).  ``problem``
+    is a ``Problem`` or the loop's ``EvaluationCounter``.
+    """
+    egrad = problem.euclidean_gradient(x)
+    manifold = problem.manifold
+    return egrad, as_tangent(manifold, euclidean_to_riemannian_gradient(manifold, x, egrad))
 
 
 def certify_point(
