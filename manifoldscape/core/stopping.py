@@ -187,13 +187,21 @@ def _fast_norm(value: Any) -> float:
     ``numpy.linalg.norm`` of a real array is √(v·v) with v the raveled array, which is what this
     computes; ``safe_norm`` takes the same norm when the largest entry s lies in (1e-150, 1e150),
     which holds when the result lies in (1e-140, 1e150) (s ≤ ‖v‖ ≤ √N s, N < 1e20).  Outside
-    that range, and for other types, ``safe_norm`` itself.
+    that range, and for other types, ``safe_norm`` itself.  The dot product may overflow to inf
+    (then ``safe_norm`` decides): callers run it under ``np.errstate(over="ignore")``, as
+    ``_fast_norms`` does.
     """
     if type(value) is np.ndarray and value.dtype == np.float64:
         norm = frobenius_norm(value)
         if 1e-140 < norm < 1e150:
             return norm
     return safe_norm(value)
+
+
+def _fast_norms(*values: Any) -> tuple[float, ...]:
+    """``safe_norm`` of each value, by ``_fast_norm`` with overflow of its dot product silenced."""
+    with np.errstate(over="ignore"):
+        return tuple(_fast_norm(value) for value in values)
 
 
 class GradientScale:
@@ -229,7 +237,7 @@ class GradientScale:
 
     def floor(self, point: Any, gradient_norm: float) -> float:
         """ρ_grad at ``point`` (the Euclidean gradient there is cached: no new evaluation)."""
-        egrad = _fast_norm(self._raw_problem.euclidean_gradient(point))
+        (egrad,) = _fast_norms(self._raw_problem.euclidean_gradient(point))
         return gradient_floor(egrad, gradient_norm, self._ambient_size(point))
 
     def estimate(self, point: Any) -> float:
@@ -254,10 +262,12 @@ class GradientScale:
     def threshold(self, state: SolverState, rtol: float) -> float:
         """max(rtol · Ĥ(x) · ℓ, ρ_grad(x)) at the state's point."""
         x, g = state.point, state.gradient_norm
-        floor = self.floor(x, g)
+        egrad = self._raw_problem.euclidean_gradient(x)  # cached: no new evaluation
+        egrad_norm, x_norm = _fast_norms(egrad, x)
+        floor = gradient_floor(egrad_norm, g, self._ambient_size(x))
         if g <= floor:
             return floor
-        length = max(_fast_norm(x), 1.0)  # length_scale(x), bit for bit
+        length = max(x_norm, 1.0)  # length_scale(x), bit for bit
         if self.hessian_norm is not None and g > 8.0 * rtol * self.hessian_norm * length:
             return max(rtol * self.hessian_norm * length, floor)
         return max(rtol * self.estimate(x) * length, floor)
