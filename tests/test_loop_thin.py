@@ -19,8 +19,18 @@ from manifoldscape.core.hessian import hessian_norm_estimate
 from manifoldscape.core.problem import EvaluationCounter
 from manifoldscape.core.result import EvaluationCounts
 from manifoldscape.core.tolerance import ambient_size, gradient_floor, length_scale, safe_norm
-from manifoldscape.geometry import random_point, random_tangent_vector
-from manifoldscape.geometry.fast import frobenius_norm, norm_function, retraction_function
+from manifoldscape.geometry import (
+    as_tangent,
+    euclidean_to_riemannian_gradient,
+    random_point,
+    random_tangent_vector,
+)
+from manifoldscape.geometry.fast import (
+    frobenius_norm,
+    norm_function,
+    retraction_function,
+    riemannian_gradient,
+)
 from manifoldscape.problems import dictionary_learning_orthogonal, rayleigh, tensor_decomposition
 from manifoldscape.solvers.gradient_descent import GradientDescentState
 from manifoldscape.solvers.power_iteration import FixedPointState
@@ -52,6 +62,18 @@ def test_direct_norm_and_retraction_agree_with_pymanopt(manifold):
         v = random_tangent_vector(manifold, x, seed) * 0.7
         assert norm_function(manifold)(x, v) == float(manifold.norm(x, v))
         assert _same(retraction_function(manifold)(x, v), manifold.retraction(x, v))
+
+
+@pytest.mark.parametrize(
+    "manifold", [*FAST_MANIFOLDS, Stiefel(4, 2, k=2), Grassmann(5, 2)], ids=str
+)
+def test_direct_riemannian_gradient_is_the_generic_one(manifold):
+    rng = np.random.default_rng(3)
+    x = random_point(manifold, 2)
+    for _ in range(3):
+        egrad = rng.standard_normal(np.shape(x)) * 10.0 ** rng.integers(-3, 3)
+        expected = as_tangent(manifold, euclidean_to_riemannian_gradient(manifold, x, egrad))
+        assert _same(riemannian_gradient(manifold, x, egrad), expected)
 
 
 def test_other_manifolds_keep_pymanopt_methods():

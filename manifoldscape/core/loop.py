@@ -62,7 +62,8 @@ from manifoldscape.core.stopping import (
     require_count,
     require_number,
 )
-from manifoldscape.geometry import as_tangent, euclidean_to_riemannian_gradient, random_point
+from manifoldscape.geometry import random_point
+from manifoldscape.geometry.fast import riemannian_gradient as fast_riemannian_gradient
 
 logger = logging.getLogger(__name__)
 
@@ -134,15 +135,15 @@ def gradient_scale(problem: Problem, x: Any) -> float:
 def gradients(problem: Any, x: Any) -> tuple[Any, Any]:
     """(∇f(x), grad f(x)) with one cached look-up, counted as one gradient evaluation.
 
-    grad f(x) = P_x ∇f(x) is formed exactly as ``Problem.riemannian_gradient`` forms it
-    (``geometry.euclidean_to_riemannian_gradient``, then ``geometry.as_tangent``) from the
-    Euclidean gradient the problem caches; asking the problem for both would look x up two or
-    three times (on tiny problems each look-up costs as much as the arithmetic).  ``problem``
-    is a ``Problem`` or the loop's ``EvaluationCounter``.
+    grad f(x) = P_x ∇f(x) is formed bit for bit as ``Problem.riemannian_gradient`` forms it
+    (``geometry.fast.riemannian_gradient``: the direct formula on the sphere, Stiefel and SO(n),
+    the generic conversion elsewhere) from the Euclidean gradient the problem caches; asking
+    the problem for both would look x up two or three times (on tiny problems each look-up
+    costs as much as the arithmetic).  ``problem`` is a ``Problem`` or the loop's
+    ``EvaluationCounter``.
     """
     egrad = problem.euclidean_gradient(x)
-    manifold = problem.manifold
-    return egrad, as_tangent(manifold, euclidean_to_riemannian_gradient(manifold, x, egrad))
+    return egrad, fast_riemannian_gradient(problem.manifold, x, egrad)
 
 
 def certify_point(
