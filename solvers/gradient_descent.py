@@ -32,9 +32,10 @@ _POWER_ITERATIONS = 20
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class GradientDescentState(SolverState):
-    """The gradient-descent state: the fixed step size η of the run."""
+    """The gradient-descent state: the fixed step size η of the run (and ∇f(x), when known)."""
 
     learning_rate: float
+    euclidean_gradient: Any = None
 
 
 def estimate_hessian_norm(
@@ -121,10 +122,10 @@ class GradientDescent(IterativeSolver):
         x_new = retraction_function(manifold)(state.point, -eta * state.gradient)
         cost = problem.cost(x_new)
         if math.isfinite(cost):
-            gradient = gradients(problem, x_new)[1]
+            egrad, gradient = gradients(problem, x_new)
             gradient_norm = float(norm_function(manifold)(x_new, gradient))
         else:  # the loop stops here and returns the previous iterate
-            gradient, gradient_norm = state.gradient, math.nan
+            egrad, gradient, gradient_norm = None, state.gradient, math.nan
         return GradientDescentState.fast(
             problem=problem,
             point=x_new,
@@ -134,4 +135,5 @@ class GradientDescent(IterativeSolver):
             step_size=eta * state.gradient_norm,
             extra=state.extra,
             learning_rate=eta,
+            euclidean_gradient=egrad,
         )

@@ -212,7 +212,8 @@ class GradientScale:
     within 8× of the threshold of the last estimate.  ``problem`` is what the solver evaluates;
     the estimates go to the problem behind an ``EvaluationCounter``, so a run's counts are the
     solver's own evaluations (an estimate costs four Hessian-vector products).  ``estimates``
-    counts the Lanczos estimates made.
+    counts the Lanczos estimates made.  A state with a field ``euclidean_gradient`` (not None)
+    gives ∇f at its point, which the round-off floor needs, without a look-up.
     """
 
     def __init__(self, problem: Any):
@@ -262,7 +263,10 @@ class GradientScale:
     def threshold(self, state: SolverState, rtol: float) -> float:
         """max(rtol · Ĥ(x) · ℓ, ρ_grad(x)) at the state's point."""
         x, g = state.point, state.gradient_norm
-        egrad = self._raw_problem.euclidean_gradient(x)  # cached: no new evaluation
+        # ∇f(x): carried by the state when the solver keeps it, else cached (no new evaluation)
+        egrad = getattr(state, "euclidean_gradient", None)
+        if egrad is None:
+            egrad = self._raw_problem.euclidean_gradient(x)
         egrad_norm, x_norm = _fast_norms(egrad, x)
         floor = gradient_floor(egrad_norm, g, self._ambient_size(x))
         if g <= floor:
