@@ -21,10 +21,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import numpy as np
-
-from manifoldscape.core.loop import IterativeSolver, SolverState, require_number
+from manifoldscape.core.loop import IterativeSolver, SolverState, gradients, require_number
 from manifoldscape.geometry import SecondOrderUnavailable, random_tangent_vector, to_tangent_space
+from manifoldscape.geometry.fast import norm_function, retraction_function
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +32,10 @@ _POWER_ITERATIONS = 20
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class GradientDescentState(SolverState):
-    """The gradient-descent state: the fixed step size η of the run."""
+    """The gradient-descent state: the fixed step size η of the run (and ∇f(x), when known)."""
 
     learning_rate: float
+    euclidean_gradient: Any = None
 
 
 def estimate_hessian_norm(
@@ -119,19 +119,21 @@ class GradientDescent(IterativeSolver):
         problem = state.problem
         manifold = problem.manifold
         eta = state.learning_rate
-        x_new = manifold.retraction(state.point, -eta * state.gradient)
+        x_new = retraction_function(manifold)(state.point, -eta * state.gradient)
         cost = problem.cost(x_new)
-        if np.isfinite(cost):
-            gradient = problem.riemannian_gradient(x_new)
-            gradient_norm = float(manifold.norm(x_new, gradient))
+        if math.isfinite(cost):
+            egrad, gradient = gradients(problem, x_new)
+            gradient_norm = float(norm_function(manifold)(x_new, gradient))
         else:  # the loop stops here and returns the previous iterate
-            gradient, gradient_norm = state.gradient, math.nan
-        return GradientDescentState(
+            egrad, gradient, gradient_norm = None, state.gradient, math.nan
+        return GradientDescentState.fast(
             problem=problem,
             point=x_new,
             cost=cost,
             gradient=gradient,
             gradient_norm=gradient_norm,
             step_size=eta * state.gradient_norm,
+            extra=state.extra,
             learning_rate=eta,
+            euclidean_gradient=egrad,
         )

@@ -61,8 +61,10 @@ from manifoldscape.core.loop import (
     SolverState,
     StepSizeBelow,
     StoppingCriterion,
+    gradients,
     require_number,
 )
+from manifoldscape.geometry.fast import frobenius_norm
 
 SUPPORTED = "Sphere, Stiefel(n, p) (O(n) as Stiefel(n, n)) and SpecialOrthogonalGroup(n)"
 
@@ -91,8 +93,14 @@ def project_to_manifold(manifold: Any, z: np.ndarray) -> np.ndarray | None:
     return _project(_kind(manifold), z)
 
 
+_KINDS = {Sphere: "sphere", SpecialOrthogonalGroup: "special", Stiefel: "stiefel"}
+
+
 def _kind(manifold: Any) -> str:
     """'sphere', 'special' (SO(n)) or 'stiefel': which P_M applies (checked once per step)."""
+    kind = _KINDS.get(type(manifold))
+    if kind is not None:
+        return kind
     if isinstance(manifold, Sphere):
         return "sphere"
     return "special" if isinstance(manifold, SpecialOrthogonalGroup) else "stiefel"
@@ -100,20 +108,25 @@ def _kind(manifold: Any) -> str:
 
 def _project(kind: str, z: np.ndarray) -> np.ndarray | None:
     if kind == "sphere":
-        norm = float(np.linalg.norm(z))
+        norm = frobenius_norm(z)
         return z / norm if norm > 0 else None
     u, _, vt = np.linalg.svd(z, full_matrices=False)
-    if kind == "special" and np.linalg.det(u) * np.linalg.det(vt) < 0:
+    x = u @ vt
+    # det(U Vᵀ) = det(U) det(Vᵀ) = ±1 for the orthogonal factors: one determinant, of the
+    # product, decides the sign (the product is recomputed only in the rare flipped case)
+    if kind == "special" and np.linalg.det(x) < 0:
         u = u.copy()
         u[:, -1] = -u[:, -1]  # singular values are sorted: flip the smallest one's direction
-    return u @ vt
+        x = u @ vt
+    return x
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class FixedPointState(SolverState):
-    """The fixed-point state: the shift σ in force."""
+    """The fixed-point state: the shift σ in force and ∇f(x), which the next step projects."""
 
     shift: float
+    euclidean_gradient: Any = None
 
 
 def _uncounted(problem: Any) -> Any:
@@ -159,7 +172,7 @@ class FixedPointIteration(IterativeSolver):
         """f(x₀), grad f(x₀) and σ = ``shift``; refuses unsupported manifolds."""
         manifold = problem.manifold
         _check_supported(manifold)
-        gradient = problem.riemannian_gradient(x)
+        egrad, gradient = gradients(problem, x)
         return FixedPointState(
             problem=problem,
             point=x,
@@ -168,21 +181,25 @@ class FixedPointIteration(IterativeSolver):
             gradient_norm=float(manifold.norm(x, gradient)),
             shift=float(self.shift),
             extra={"shift": float(self.shift), "trials": 0},
+            euclidean_gradient=egrad,
         )
 
     def step(self, state: FixedPointState) -> FixedPointState:  # type: ignore[override]
-        """x⁺ = P_M(σx − ∇f(x)), σ raised until the safeguard accepts the step."""
+        """x⁺ = P_M(σx − ∇f(x)), σ raised until the safeguard accepts the step.
+
+        The norms ‖x‖ and ‖∇f(x)‖ enter only the round-off allowance and the raised shift, so
+        they are computed only when a step fails the test without the allowance.
+        """
         problem = state.problem
-        manifold = problem.manifold
         x, cost = state.point, state.cost
-        egrad = np.asarray(_uncounted(problem).euclidean_gradient(x))
+        egrad = state.euclidean_gradient
+        if egrad is None:  # a state built elsewhere: the gradient is cached, not recomputed
+            egrad = _uncounted(problem).euclidean_gradient(x)
+        egrad = np.asarray(egrad)
         shift = state.shift
-        kind = _kind(manifold)
-        x_norm = float(np.linalg.norm(x))
-        egrad_norm = float(np.linalg.norm(egrad))
-        floor_shift = egrad_norm / x_norm if x_norm > 0 else 1.0
-        floor_shift = floor_shift if floor_shift > 0 else 1.0
-        x_new, cost_new, trials = x, cost, 0
+        kind = _kind(problem.manifold)
+        norms: tuple[float, float] | None = None  # (‖x‖, ‖∇f(x)‖), when first needed
+        x_new, cost_new, trials, step = x, cost, 0, None
         for _ in range(_MAX_SHIFT_TRIALS):
             trials += 1
             z = shift * x - egrad if shift else -egrad
@@ -193,28 +210,42 @@ class FixedPointIteration(IterativeSolver):
             if not math.isfinite(candidate_cost):
                 x_new, cost_new = candidate, candidate_cost
                 break
-            gain = float(np.sum(z * (candidate - x)))
-            scale = abs(cost) + abs(candidate_cost) + egrad_norm * x_norm
-            roundoff = _ROUNDOFF * scale
-            decrease = cost - candidate_cost
-            if not self.adaptive_shift or decrease >= _SUFFICIENT_GAIN * gain - roundoff:
-                x_new, cost_new = candidate, candidate_cost
+            move = candidate - x
+            if not self.adaptive_shift:
+                x_new, cost_new, step = candidate, candidate_cost, move
                 break
-            shift = max(2.0 * shift, floor_shift)
+            decrease = cost - candidate_cost
+            threshold = _SUFFICIENT_GAIN * float((z * move).sum())
+            if decrease < threshold:  # only then can the round-off allowance matter
+                if norms is None:
+                    norms = (frobenius_norm(x), frobenius_norm(egrad))
+                x_norm, egrad_norm = norms
+                scale = abs(cost) + abs(candidate_cost) + egrad_norm * x_norm
+                threshold -= _ROUNDOFF * scale
+            if decrease >= threshold:
+                x_new, cost_new, step = candidate, candidate_cost, move
+                break
+            if norms is None:
+                norms = (frobenius_norm(x), frobenius_norm(egrad))
+            x_norm, egrad_norm = norms
+            floor_shift = egrad_norm / x_norm if x_norm > 0 else 1.0
+            shift = max(2.0 * shift, floor_shift if floor_shift > 0 else 1.0)
+        egrad_new = egrad
         if not math.isfinite(cost_new):  # the loop stops here and returns the previous iterate
-            gradient, gradient_norm = state.gradient, math.nan
+            gradient, gradient_norm, egrad_new = state.gradient, math.nan, None
         elif x_new is x:
             gradient, gradient_norm = state.gradient, state.gradient_norm
         else:
-            gradient = problem.riemannian_gradient(x_new)
-            gradient_norm = float(manifold.norm(x_new, gradient))
-        return FixedPointState(
+            egrad_new, gradient = gradients(problem, x_new)
+            gradient_norm = frobenius_norm(gradient)
+        return FixedPointState.fast(
             problem=problem,
             point=x_new,
             cost=cost_new,
             gradient=gradient,
             gradient_norm=gradient_norm,
-            step_size=float(np.linalg.norm(x_new - x)),
+            step_size=frobenius_norm(x_new - x) if step is None else frobenius_norm(step),
             shift=shift,
             extra={"shift": shift, "trials": trials},
+            euclidean_gradient=egrad_new,
         )

@@ -16,28 +16,14 @@ Everything else is written once, in ``IterativeSolver.run``:
 3. stopping: small frozen ``StoppingCriterion`` objects, combined with ``|`` (any) and ``&``
    (all), each mapping to a ``StopReason`` whose ``converged`` says whether it means convergence;
 4. the ``History`` (cost, gradient norm, step size, elapsed time per iterate, the solver's extra
-   columns, the iterates on request) and a ``callback(iteration, info)`` (or scipy's
-   ``callback(x)``) after every iterate;
-5. a non-finite cost or gradient: the loop stops with ``StopReason.NON_FINITE_COST`` and returns
-   the last iterate whose cost was finite;
-6. the second-order certificate of the final point (``manifoldscape.core.certificate.certify``).
 
-Default stopping rule: the certificate's gradient test, measured at the current iterate
-(``manifoldscape.core.tolerance``).  Stop when
+The state, the iteration info, the default gradient threshold (``GradientScale``) and the
+stopping criteria live in ``manifoldscape.core.stopping`` (its docstring states the default
+stopping rule); every name is importable from here too.
 
-    ‖grad f(x_k)‖ ≤ max(rtol_gradient · ‖Hess f(x_k)‖ · ℓ_k,  ρ_grad(x_k)),    rtol_gradient = 1e-8,
-
-with ℓ_k = max(‖x_k‖, 1) and ρ_grad the round-off floor of the computed Riemannian gradient
-(γ ε (‖∇f(x_k)‖ + ‖grad f(x_k)‖)), unless an absolute ``gradient_tolerance`` is given, or after
-``max_iterations`` iterations, or ``max_time`` seconds.  ‖Hess f(x_k)‖ is estimated by a few
-Lanczos steps (``hessian.hessian_norm_estimate``, a lower bound: the rule errs on the strict
-side), at the start and again whenever the gradient comes within reach of the threshold, so the
-test is that of the point where the run stops, not of the start.  Both parts are unchanged by a
-shift of the cost (f + c, or f + c‖x‖² on the sphere, whose huge normal gradient only enters the
-floor) and multiply with a scaling of it.  The certificate's relative tolerance is 100 times
-larger (rtol 1e-6 on the same scale, with the same floor), so a run that stops on this rule —
-``Result.converged`` — gets a certificate other than ``not_critical`` with the default
-tolerances: critical, or ``degenerate`` when round-off cannot tell.
+Per iterate the loop does the least it can (issue 14 item 6): one clock reading (shared by the
+history and the criteria), a snapshot of the three counts, one ``IterationInfo``, the criterion
+and one tuple appended to the history; the columns become arrays once, at the end.
 """
 
 from __future__ import annotations
@@ -49,17 +35,35 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
 from manifoldscape.boundary.arguments import Seed, as_generator, callback_arity, require_options
-from manifoldscape.core.hessian import hessian_norm_estimate
 from manifoldscape.core.problem import EvaluationCounter, Problem
-from manifoldscape.core.result import EvaluationCounts, History, Result, StopReason
-from manifoldscape.core.tolerance import ambient_size, gradient_floor, length_scale, safe_norm
-from manifoldscape.geometry import SecondOrderUnavailable, random_point, same_point
+from manifoldscape.core.result import History, Result, StopReason
+from manifoldscape.core.stopping import (
+    AllOf,
+    AnyOf,
+    CostChangeBelow,
+    GradientNormBelow,
+    GradientScale,
+    IterationInfo,
+    MaxCostEvaluations,
+    MaxIterations,
+    MaxTime,
+    SolverState,
+    StepSizeBelow,
+    Stop,
+    StoppingCriterion,
+    _non_negative,
+    _positive_count,
+    require_count,
+    require_number,
+)
+from manifoldscape.geometry import random_point
+from manifoldscape.geometry.fast import riemannian_gradient as fast_riemannian_gradient
 
 logger = logging.getLogger(__name__)
 
@@ -81,410 +85,12 @@ __all__ = [
     "StoppingCriterion",
     "certify_point",
     "gradient_scale",
+    "gradients",
     "loop_callback",
     "require_count",
     "require_number",
     "start_point",
 ]
-
-
-# --------------------------------------------------------------------------- state and info
-@dataclass(frozen=True, eq=False, kw_only=True)
-class SolverState:
-    """What every solver's state holds; solvers subclass it with their own fields.
-
-    ``problem`` is what the solver evaluates (the loop passes an ``EvaluationCounter``);
-    ``step_size`` is the norm of the step that led to ``point`` (0 at the start and after a
-    rejected step); ``extra`` holds the solver's per-iteration columns for ``History.extra`` (the
-    same keys in every state of a run).
-    """
-
-    problem: Any
-    point: Any
-    cost: float
-    gradient: Any
-    gradient_norm: float
-    step_size: float = 0.0
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def is_finite(self) -> bool:
-        """Whether the cost and the gradient norm are finite."""
-        return math.isfinite(self.cost) and math.isfinite(self.gradient_norm)
-
-
-@dataclass(frozen=True, eq=False)
-class IterationInfo:
-    """What stopping criteria and callbacks see after each iterate.
-
-    ``cost_change`` is |f(x_k) − f(x_{k−1})| (inf at the start); ``scale`` gives the relative
-    gradient threshold at the current iterate (``GradientScale``); ``elapsed_s`` counts wall time
-    since the start of the run.
-    """
-
-    iteration: int
-    state: SolverState
-    elapsed_s: float
-    counts: EvaluationCounts
-    scale: GradientScale
-    cost_change: float = math.inf
-
-    @property
-    def point(self) -> Any:
-        """The current iterate x_k."""
-        return self.state.point
-
-    @property
-    def cost(self) -> float:
-        """f(x_k)."""
-        return self.state.cost
-
-    @property
-    def gradient_norm(self) -> float:
-        """‖grad f(x_k)‖."""
-        return self.state.gradient_norm
-
-    @property
-    def step_size(self) -> float:
-        """Norm of the step that led to x_k."""
-        return self.state.step_size
-
-
-class GradientScale:
-    """The default gradient threshold of a run, at its current iterate (module docstring).
-
-    ``threshold(state, rtol)`` = max(rtol · Ĥ(x) · ℓ, ρ_grad(x)) with Ĥ(x) a Lanczos estimate of
-    ‖Hess f(x)‖, re-estimated lazily: at the first call and whenever the gradient norm comes
-    within 8× of the threshold of the last estimate.  ``problem`` is what the solver evaluates;
-    the estimates go to the problem behind an ``EvaluationCounter``, so a run's counts are the
-    solver's own evaluations (an estimate costs four Hessian-vector products).
-    """
-
-    def __init__(self, problem: Any):
-        self.problem = problem
-        self.hessian_norm: float | None = None
-        self._estimated_at: Any = None
-
-    def _raw(self) -> Any:
-        return getattr(self.problem, "problem", self.problem)
-
-    def floor(self, point: Any, gradient_norm: float) -> float:
-        """ρ_grad at ``point`` (the Euclidean gradient there is cached: no new evaluation)."""
-        egrad = safe_norm(self._raw().euclidean_gradient(point))
-        return gradient_floor(egrad, gradient_norm, ambient_size(point))
-
-    def estimate(self, point: Any) -> float:
-        """Ĥ(x), cached for the last point estimated."""
-        if self._estimated_at is None or not same_point(self._estimated_at, point):
-            try:
-                self.hessian_norm = hessian_norm_estimate(self._raw(), point)
-            except SecondOrderUnavailable:
-                # a first-order manifold (pymanopt's FixedRankEmbedded): the scale of the cost,
-                # max(|f(x)|, ‖∇f(x)‖) / ℓ, stands in for the Hessian's
-                raw = self._raw()
-                size = max(abs(raw.cost(point)), safe_norm(raw.euclidean_gradient(point)))
-                self.hessian_norm = size / length_scale(point)
-            self._estimated_at = point
-        return float(self.hessian_norm or 0.0)
-
-    def scale(self, point: Any) -> float:
-        """Ĥ(x) · ℓ: the size a gradient has after a unit relative move of x."""
-        return self.estimate(point) * length_scale(point)
-
-    def threshold(self, state: SolverState, rtol: float) -> float:
-        """max(rtol · Ĥ(x) · ℓ, ρ_grad(x)) at the state's point."""
-        x, g = state.point, state.gradient_norm
-        floor = self.floor(x, g)
-        if g <= floor:
-            return floor
-        length = length_scale(x)
-        if self.hessian_norm is not None and g > 8.0 * rtol * self.hessian_norm * length:
-            return max(rtol * self.hessian_norm * length, floor)
-        return max(rtol * self.estimate(x) * length, floor)
-
-
-class Stop(NamedTuple):
-    """A criterion's decision to stop: the reason and a one-line message."""
-
-    reason: StopReason
-    message: str
-
-
-# --------------------------------------------------------------------------- stopping criteria
-def require_number(
-    value: Any,
-    name: str,
-    *,
-    minimum: float = -math.inf,
-    maximum: float = math.inf,
-    open_minimum: bool = False,
-    open_maximum: bool = False,
-    allow_none: bool = False,
-) -> float | None:
-    """``value`` as a float in the given interval (None passes if ``allow_none``), or raise.
-
-    ``TypeError`` for a non-number, ``ValueError`` naming the interval otherwise; used to
-    validate solver options and stopping criteria.
-    """
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        kind = "a number or None" if allow_none else "a number"
-        raise TypeError(f"{name} must be {kind}, got {value!r}")
-    value = float(value)
-    low_ok = value > minimum if open_minimum else value >= minimum
-    high_ok = value < maximum if open_maximum else value <= maximum
-    if not (low_ok and high_ok):  # also refuses NaN
-        interval = (
-            f"{'(' if open_minimum else '['}{minimum:g}, {maximum:g}{')' if open_maximum else ']'}"
-        )
-        raise ValueError(f"{name} must be in {interval}, got {value!r}")
-    return value
-
-
-def require_count(value: Any, name: str, minimum: int = 0, allow_none: bool = False) -> int | None:
-    """``value`` as an int ≥ ``minimum`` (None passes if ``allow_none``), or raise."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        kind = "an integer or None" if allow_none else "an integer"
-        raise TypeError(f"{name} must be {kind}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
-
-
-def _non_negative(value: Any, name: str) -> float:
-    return require_number(value, name, minimum=0.0)  # type: ignore[return-value]
-
-
-def _positive_count(value: Any, name: str, minimum: int = 0) -> int:
-    return require_count(value, name, minimum)  # type: ignore[return-value]
-
-
-class StoppingCriterion(abc.ABC):
-    """A rule that looks at an ``IterationInfo`` and may decide to stop.
-
-    Combine criteria with ``a | b`` (stop when any fires) and ``a & b`` (stop when all fire at
-    the same iterate).  Simple criteria carry the ``StopReason`` they stop with as ``reason``;
-    ``converged`` says whether that reason means the solver reached a critical point.
-    """
-
-    reason: ClassVar[StopReason | None] = None
-
-    @abc.abstractmethod
-    def check(self, info: IterationInfo) -> Stop | None:
-        """A ``Stop`` if the criterion fires at this iterate, else None."""
-
-    @property
-    def converged(self) -> bool:
-        """Whether stopping on this criterion means convergence."""
-        return self.reason is not None and self.reason.converged
-
-    def __or__(self, other: StoppingCriterion) -> AnyOf:
-        if not isinstance(other, StoppingCriterion):
-            return NotImplemented
-        return AnyOf((self, other))
-
-    def __and__(self, other: StoppingCriterion) -> AllOf:
-        if not isinstance(other, StoppingCriterion):
-            return NotImplemented
-        return AllOf((self, other))
-
-
-@dataclass(frozen=True)
-class GradientNormBelow(StoppingCriterion):
-    """Stop when ‖grad f(x_k)‖ ≤ tolerance (convergence to first order).
-
-    With ``tolerance=None`` the threshold is the certificate's test at the current iterate,
-    max(rtol · ‖Hess f(x_k)‖ · ℓ, ρ_grad) (module docstring); a number is an absolute tolerance.
-    """
-
-    tolerance: float | None = None
-    rtol: float = 1e-8
-    reason: ClassVar[StopReason] = StopReason.GRADIENT_TOLERANCE
-
-    def __post_init__(self) -> None:
-        if self.tolerance is not None:
-            object.__setattr__(self, "tolerance", _non_negative(self.tolerance, "tolerance"))
-        object.__setattr__(self, "rtol", _non_negative(self.rtol, "rtol"))
-
-    def threshold(self, info: IterationInfo) -> float:
-        """The absolute tolerance in force for this run."""
-        return (
-            self.tolerance
-            if self.tolerance is not None
-            else info.scale.threshold(info.state, self.rtol)
-        )
-
-    def check(self, info: IterationInfo) -> Stop | None:  # noqa: D102
-        tol = self.threshold(info)
-        if info.gradient_norm <= tol:
-            return Stop(
-                self.reason,
-                f"gradient norm {info.gradient_norm:.3e} ≤ {tol:.3e} after "
-                f"{info.iteration} iterations",
-            )
-        return None
-
-
-@dataclass(frozen=True)
-class MaxIterations(StoppingCriterion):
-    """Stop after ``n`` iterations."""
-
-    n: int
-    reason: ClassVar[StopReason] = StopReason.MAX_ITERATIONS
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "n", _positive_count(self.n, "n"))
-
-    def check(self, info: IterationInfo) -> Stop | None:  # noqa: D102
-        if info.iteration >= self.n:
-            return Stop(
-                self.reason,
-                f"reached {self.n} iterations (gradient norm {info.gradient_norm:.3e})",
-            )
-        return None
-
-
-@dataclass(frozen=True)
-class MaxTime(StoppingCriterion):
-    """Stop once ``seconds`` of wall time have passed since the start of the run."""
-
-    seconds: float
-    reason: ClassVar[StopReason] = StopReason.MAX_TIME
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "seconds", _non_negative(self.seconds, "seconds"))
-
-    def check(self, info: IterationInfo) -> Stop | None:  # noqa: D102
-        if info.elapsed_s >= self.seconds:
-            return Stop(
-                self.reason,
-                f"reached the time limit of {self.seconds:g} s after {info.iteration} iterations",
-            )
-        return None
-
-
-@dataclass(frozen=True)
-class StepSizeBelow(StoppingCriterion):
-    """Stop when the last step was shorter than ``tolerance`` (never at the start).
-
-    Trust regions record a step of 0 for a rejected proposal, so use this criterion with
-    gradient-type solvers.
-    """
-
-    tolerance: float
-    reason: ClassVar[StopReason] = StopReason.STEP_TOLERANCE
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "tolerance", _non_negative(self.tolerance, "tolerance"))
-
-    def check(self, info: IterationInfo) -> Stop | None:  # noqa: D102
-        if info.iteration > 0 and info.step_size < self.tolerance:
-            return Stop(
-                self.reason,
-                f"step size {info.step_size:.3e} < {self.tolerance:.3e} at iteration "
-                f"{info.iteration}",
-            )
-        return None
-
-
-@dataclass(frozen=True)
-class CostChangeBelow(StoppingCriterion):
-    """Stop when |f(x_k) − f(x_{k−1})| < ``tolerance`` (never at the start)."""
-
-    tolerance: float
-    reason: ClassVar[StopReason] = StopReason.COST_CHANGE_TOLERANCE
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "tolerance", _non_negative(self.tolerance, "tolerance"))
-
-    def check(self, info: IterationInfo) -> Stop | None:  # noqa: D102
-        if info.iteration > 0 and info.cost_change < self.tolerance:
-            return Stop(
-                self.reason,
-                f"cost changed by {info.cost_change:.3e} < {self.tolerance:.3e} at iteration "
-                f"{info.iteration}",
-            )
-        return None
-
-
-@dataclass(frozen=True)
-class MaxCostEvaluations(StoppingCriterion):
-    """Stop once the solver has evaluated the cost ``n`` times."""
-
-    n: int
-    reason: ClassVar[StopReason] = StopReason.MAX_COST_EVALUATIONS
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "n", _positive_count(self.n, "n", minimum=1))
-
-    def check(self, info: IterationInfo) -> Stop | None:  # noqa: D102
-        if info.counts.cost >= self.n:
-            return Stop(
-                self.reason,
-                f"reached {info.counts.cost} cost evaluations (limit {self.n}) after "
-                f"{info.iteration} iterations",
-            )
-        return None
-
-
-def _flatten(kind: type, criteria: tuple[StoppingCriterion, ...]) -> tuple[StoppingCriterion, ...]:
-    out: list[StoppingCriterion] = []
-    for criterion in criteria:
-        if not isinstance(criterion, StoppingCriterion):
-            raise TypeError(f"criteria must be StoppingCriterion objects, got {criterion!r}")
-        out.extend(criterion.criteria if isinstance(criterion, kind) else (criterion,))
-    return tuple(out)
-
-
-@dataclass(frozen=True)
-class AnyOf(StoppingCriterion):
-    """Stop when any of ``criteria`` fires (the first one listed gives the reason)."""
-
-    criteria: tuple[StoppingCriterion, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "criteria", _flatten(AnyOf, tuple(self.criteria)))
-
-    @property
-    def converged(self) -> bool:
-        """True if every member means convergence."""
-        return all(c.converged for c in self.criteria)
-
-    def check(self, info: IterationInfo) -> Stop | None:  # noqa: D102
-        for criterion in self.criteria:
-            decision = criterion.check(info)
-            if decision is not None:
-                return decision
-        return None
-
-
-@dataclass(frozen=True)
-class AllOf(StoppingCriterion):
-    """Stop when all of ``criteria`` fire at the same iterate (the first gives the reason)."""
-
-    criteria: tuple[StoppingCriterion, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "criteria", _flatten(AllOf, tuple(self.criteria)))
-        if not self.criteria:
-            raise ValueError("AllOf needs at least one criterion")
-
-    @property
-    def converged(self) -> bool:
-        """True if any member means convergence (all must hold when it stops)."""
-        return any(c.converged for c in self.criteria)
-
-    def check(self, info: IterationInfo) -> Stop | None:  # noqa: D102
-        decisions = []
-        for criterion in self.criteria:
-            decision = criterion.check(info)
-            if decision is None:
-                return None
-            decisions.append(decision)
-        return Stop(decisions[0].reason, "; ".join(d.message for d in decisions))
 
 
 # --------------------------------------------------------------------------- shared helpers
@@ -524,6 +130,20 @@ def gradient_scale(problem: Problem, x: Any) -> float:
     benchmarks use it to give every peer the same absolute tolerance.
     """
     return GradientScale(problem).scale(x)
+
+
+def gradients(problem: Any, x: Any) -> tuple[Any, Any]:
+    """(∇f(x), grad f(x)) with one cached look-up, counted as one gradient evaluation.
+
+    grad f(x) = P_x ∇f(x) is formed bit for bit as ``Problem.riemannian_gradient`` forms it
+    (``geometry.fast.riemannian_gradient``: the direct formula on the sphere, Stiefel and SO(n),
+    the generic conversion elsewhere) from the Euclidean gradient the problem caches; asking
+    the problem for both would look x up two or three times (on tiny problems each look-up
+    costs as much as the arithmetic).  ``problem`` is a ``Problem`` or the loop's
+    ``EvaluationCounter``.
+    """
+    egrad = problem.euclidean_gradient(x)
+    return egrad, fast_riemannian_gradient(problem.manifold, x, egrad)
 
 
 def certify_point(
@@ -629,40 +249,40 @@ class Solver(abc.ABC):
 
 
 class _Recorder:
-    """Collects the History columns, one row per iterate."""
+    """Collects the History rows: one tuple per iterate, made into columns at the end."""
 
     def __init__(self, keep_iterates: bool):
-        self.cost: list[float] = []
-        self.gradient_norm: list[float] = []
-        self.step_size: list[float] = []
-        self.time_s: list[float] = []
-        self.extra: dict[str, list[Any]] = {}
+        self.rows: list[tuple[Any, Any, Any, float]] = []
+        self.extra_rows: list[Mapping[str, Any]] = []
+        self.extra_keys: Any = None
         self.iterates: list[Any] | None = [] if keep_iterates else None
 
     def add(self, state: SolverState, elapsed: float) -> None:
-        self.cost.append(float(state.cost))
-        self.gradient_norm.append(float(state.gradient_norm))
-        self.step_size.append(float(state.step_size))
-        self.time_s.append(elapsed)
-        if not self.extra and len(self.cost) == 1:
-            self.extra = {key: [] for key in state.extra}
-        if state.extra.keys() != self.extra.keys():
+        self.rows.append((state.cost, state.gradient_norm, state.step_size, elapsed))
+        extra = state.extra
+        if self.extra_keys is None:
+            self.extra_keys = extra.keys()
+        elif extra.keys() != self.extra_keys:
             raise RuntimeError(
-                f"solver state columns changed during the run: {sorted(state.extra)} "
-                f"instead of {sorted(self.extra)}"
+                f"solver state columns changed during the run: {sorted(extra)} "
+                f"instead of {sorted(self.extra_keys)}"
             )
-        for key, value in state.extra.items():
-            self.extra[key].append(value)
+        if extra:
+            self.extra_rows.append(extra)
         if self.iterates is not None:
             self.iterates.append(state.point)
 
     def history(self) -> History:
+        columns = [np.array(column, dtype=float) for column in zip(*self.rows, strict=True)]
+        if not columns:
+            columns = [np.zeros(0) for _ in range(4)]
+        keys = list(self.extra_keys or ())
         return History(
-            cost=np.asarray(self.cost, dtype=float),
-            gradient_norm=np.asarray(self.gradient_norm, dtype=float),
-            step_size=np.asarray(self.step_size, dtype=float),
-            time_s=np.asarray(self.time_s, dtype=float),
-            extra={key: np.asarray(values) for key, values in self.extra.items()},
+            cost=columns[0],
+            gradient_norm=columns[1],
+            step_size=columns[2],
+            time_s=columns[3],
+            extra={key: np.asarray([row[key] for row in self.extra_rows]) for key in keys},
             iterates=self.iterates,
         )
 
@@ -733,24 +353,27 @@ class IterativeSolver(Solver):
         callback = loop_callback(callback)
         x = start_point(problem, x0, seed)
         criterion = self.stopping_criterion or self.default_stopping_criterion()
+        check = criterion.check
         counter = EvaluationCounter(problem)
         scale = GradientScale(counter)
         recorder = _Recorder(bool(keep_iterates))
+        record = recorder.add
+        clock = time.perf_counter
+        debug = logger.isEnabledFor(logging.DEBUG)
 
-        start = time.perf_counter()
+        start = clock()
         state = self.init_state(counter, x)
         if not state.is_finite:
             raise ValueError(
                 f"the cost or gradient at the start point is not finite (cost {state.cost}, "
                 f"gradient norm {state.gradient_norm})"
             )
-        recorder.add(state, time.perf_counter() - start)
-        iteration, cost_change = 0, math.inf
-        debug = logger.isEnabledFor(logging.DEBUG)
+        iteration, cost_change, isfinite = 0, math.inf, math.isfinite
+        now = clock() - start
+        record(state, now)
         while True:
-            info = IterationInfo(
-                iteration, state, time.perf_counter() - start, counter.counts(), scale, cost_change
-            )
+            counts = (counter.n_cost, counter.n_gradient, counter.n_hessian)
+            info = IterationInfo(iteration, state, now, counts, scale, cost_change)
             if debug:
                 logger.debug(
                     "%s k=%d f=%.12g |grad|=%.3e step=%.3e",
@@ -761,7 +384,7 @@ class IterativeSolver(Solver):
                     state.step_size,
                 )
             wants_stop = bool(callback(iteration, info)) if callback is not None else False
-            decision = criterion.check(info)
+            decision = check(info)
             if decision is None and wants_stop:
                 decision = Stop(
                     StopReason.CALLBACK, f"the callback stopped the run at iteration {iteration}"
@@ -769,19 +392,21 @@ class IterativeSolver(Solver):
             if decision is not None:
                 break
             new_state = self.step(state)
-            if not new_state.is_finite:
-                what = "cost" if not np.isfinite(new_state.cost) else "gradient norm"
-                value = new_state.cost if what == "cost" else new_state.gradient_norm
+            new_cost = new_state.cost
+            if not (isfinite(new_cost) and isfinite(new_state.gradient_norm)):
+                what = "cost" if not np.isfinite(new_cost) else "gradient norm"
+                value = new_cost if what == "cost" else new_state.gradient_norm
                 decision = Stop(
                     StopReason.NON_FINITE_COST,
                     f"the {what} became {value} at iteration {iteration + 1}; returning "
                     f"iterate {iteration}, the last with a finite cost",
                 )
                 break
-            cost_change = abs(new_state.cost - state.cost)
+            cost_change = abs(new_cost - state.cost)
             state = new_state
             iteration += 1
-            recorder.add(state, time.perf_counter() - start)
+            now = clock() - start
+            record(state, now)
         elapsed = time.perf_counter() - start
         logger.debug(
             "%s on %s: %s (%s)", self.name, problem.name, decision.reason.value, decision.message
