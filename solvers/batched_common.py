@@ -30,6 +30,7 @@ __all__ = [
     "GradientThresholds",
     "check_starts",
     "lanczos_estimates",
+    "merge",
     "require_batchable",
     "take",
 ]
@@ -57,6 +58,23 @@ def take(data: Any, columns: Any) -> Any:
     if isinstance(data, (tuple, list)):
         return type(data)(take(value, columns) for value in data)
     return data[..., columns]
+
+
+def merge(data: Any, part: Any, columns: np.ndarray) -> Any:
+    """``data`` with its columns ``columns`` replaced by those of ``part`` (a new object).
+
+    Entries of a dict present in only one of the two (values cached lazily by an objective)
+    are dropped.
+    """
+    if data is None or part is None:
+        return None
+    if isinstance(data, dict):
+        return {key: merge(data[key], part[key], columns) for key in data.keys() & part.keys()}
+    if isinstance(data, (tuple, list)):
+        return type(data)(merge(d, p, columns) for d, p in zip(data, part, strict=True))
+    out = np.array(data, copy=True)
+    out[..., columns] = part
+    return out
 
 
 class ColumnGeometry:
