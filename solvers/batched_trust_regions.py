@@ -91,90 +91,108 @@ def _truncated_cg(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``TruncatedConjugateGradient.solve`` (no preconditioner) for every column at once.
 
-    Returns η, Hess f(x)[η], the inner iteration counts and the stop codes (``_STOPS``).
+    Returns η, Hess f(x)[η], the inner iteration counts and the stop codes (``_STOPS``).  The
+    state of the running columns is kept compacted; a finished column stays in the arrays (its
+    entries no longer read) until a quarter of them have finished, then they are dropped.
     """
     n, a = grad.shape
     eta_out, h_out = np.zeros((n, a)), np.zeros((n, a))
-    iterations = np.zeros(a, dtype=int)
+    iterations = np.full(a, max_inner)
     stops = np.full(a, _MAX_INNER)
     r_r = dots(grad, grad)
     norm_r0 = np.sqrt(np.maximum(r_r, 0.0))
     zero = norm_r0 == 0.0
-    stops[zero] = _ZERO
-    live = np.flatnonzero(~zero)
-    # the state of the live columns, compacted as columns finish
-    xs, ds = x[:, live], take(data, live)
-    ws = None if weingarten is None else weingarten[live]
-    g, r, rr = grad[:, live], grad[:, live], r_r[live]
-    n0 = norm_r0[live]
+    stops[zero], iterations[zero] = _ZERO, 0
+    cols = np.flatnonzero(~zero)  # outer column of each compacted column
+    alive = np.ones(cols.size, dtype=bool)
+    xs, ds = x[:, cols], take(data, cols)
+    ws = None if weingarten is None else weingarten[cols]
+    g, rr = grad[:, cols], r_r[cols]
+    r = g.copy()
+    n0 = norm_r0[cols]
     target = n0 * np.minimum(n0**theta, kappa)
     linear = kappa < n0**theta
-    radius_sq = radius[live] * radius[live]
-    eta, h_eta = np.zeros((n, live.size)), np.zeros((n, live.size))
+    radius_sq = radius[cols] * radius[cols]
+    eta, h_eta = np.zeros((n, cols.size)), np.zeros((n, cols.size))
     z_r = rr
     delta = -r
-    e_pe, e_pd, d_pd = np.zeros(live.size), np.zeros(live.size), z_r
-    model = np.zeros(live.size)
-    for j in range(max_inner):
-        if not live.size:
-            break
-        h_delta = _tangent_hessian(geometry, objective, xs, ws, delta, ds)
-        iterations[live] = j + 1
-        d_hd = dots(delta, h_delta)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            alpha = np.where(d_hd != 0, z_r / d_hd, np.inf)
-            e_pe_new = np.where(d_hd != 0, e_pe + 2.0 * alpha * e_pd + alpha * alpha * d_pd, e_pe)
-        boundary = (d_hd <= 0) | (e_pe_new >= radius_sq)
-        e_pe = np.where(boundary, e_pe, e_pe_new)
-        with np.errstate(invalid="ignore"):
-            step = np.where(boundary, 0.0, alpha)
-        new_eta = eta + step * delta
-        new_h_eta = h_eta + step * h_delta
-        new_model = dots(new_eta, g + 0.5 * new_h_eta)
-        increased = ~boundary & (new_model >= model)
-        moving = ~boundary & ~increased
-        eta = np.where(moving, new_eta, eta)
-        h_eta = np.where(moving, new_h_eta, h_eta)
-        model = np.where(moving, new_model, model)
-        r = np.where(moving, r + step * h_delta, r)
-        rr = np.where(moving, dots(r, r), rr)
-        reached = moving & (j + 1 >= min_inner) & (np.sqrt(np.maximum(rr, 0.0)) <= target)
-        done = boundary | increased | reached
-        if done.any():
+    e_pe, e_pd, d_pd = np.zeros(cols.size), np.zeros(cols.size), z_r
+    model = np.zeros(cols.size)
+    hessian, sphere = geometry.hessian, geometry.sphere
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for j in range(max_inner):
+            if not cols.size:
+                break
+            h_delta = hessian(objective, xs, ws, delta, ds)
+            if sphere:  # to_tangent_space of tCG, after the projection inside Hess
+                h_delta = geometry.project(xs, h_delta)
+            d_hd = dots(delta, h_delta)
+            alpha = z_r / d_hd  # d_hd = 0 goes to the boundary below, alpha unused
+            e_pe_new = e_pe + 2.0 * alpha * e_pd + alpha * alpha * d_pd
+            boundary = ((d_hd <= 0) | (e_pe_new >= radius_sq)) & alive
             if boundary.any():
                 b = np.flatnonzero(boundary)
-                tau = (
-                    -e_pd[b] + np.sqrt(e_pd[b] * e_pd[b] + d_pd[b] * (radius_sq[b] - e_pe[b]))
-                ) / d_pd[b]
-                eta[:, b] = eta[:, b] + tau * delta[:, b]
-                h_eta[:, b] = h_eta[:, b] + tau * h_delta[:, b]
-                stops[live[b]] = np.where(d_hd[b] <= 0, _NEGATIVE, _EXCEEDED)
-            stops[live[increased]] = _INCREASED
-            stops[live[reached]] = np.where(linear[reached], _LINEAR, _SUPERLINEAR)
-            eta_out[:, live[done]] = eta[:, done]
-            h_out[:, live[done]] = h_eta[:, done]
-            keep = ~done
-            live = live[keep]
-            xs, ds = xs[:, keep], take(ds, keep)
-            ws = None if ws is None else ws[keep]
-            g, r, rr, target, linear = g[:, keep], r[:, keep], rr[keep], target[keep], linear[keep]
-            radius_sq, eta, h_eta, model = (
-                radius_sq[keep],
-                eta[:, keep],
-                h_eta[:, keep],
-                model[keep],
-            )
-            z_r, delta, h_delta = z_r[keep], delta[:, keep], h_delta[:, keep]
-            e_pe, e_pd, d_pd, alpha = e_pe[keep], e_pd[keep], d_pd[keep], alpha[keep]
-            if not live.size:
+                eb, db = e_pd[b], d_pd[b]
+                tau = (-eb + np.sqrt(eb * eb + db * (radius_sq[b] - e_pe[b]))) / db
+                eta_out[:, cols[b]] = eta[:, b] + tau * delta[:, b]
+                h_out[:, cols[b]] = h_eta[:, b] + tau * h_delta[:, b]
+                stops[cols[b]] = np.where(d_hd[b] <= 0, _NEGATIVE, _EXCEEDED)
+                iterations[cols[b]] = j + 1
+                alive &= ~boundary
+            e_pe = e_pe_new
+            new_eta = eta + alpha * delta
+            new_h_eta = h_eta + alpha * h_delta
+            new_model = dots(new_eta, g + 0.5 * new_h_eta)
+            increased = (new_model >= model) & alive
+            if increased.any():  # only through round-off: the previous η is kept
+                c = np.flatnonzero(increased)
+                eta_out[:, cols[c]] = eta[:, c]
+                h_out[:, cols[c]] = h_eta[:, c]
+                stops[cols[c]] = _INCREASED
+                iterations[cols[c]] = j + 1
+                alive &= ~increased
+            eta, h_eta, model = new_eta, new_h_eta, new_model
+            r += alpha * h_delta
+            rr = dots(r, r)
+            if j + 1 >= min_inner:
+                reached = (np.sqrt(np.maximum(rr, 0.0)) <= target) & alive
+                if reached.any():
+                    c = np.flatnonzero(reached)
+                    eta_out[:, cols[c]] = eta[:, c]
+                    h_out[:, cols[c]] = h_eta[:, c]
+                    stops[cols[c]] = np.where(linear[c], _LINEAR, _SUPERLINEAR)
+                    iterations[cols[c]] = j + 1
+                    alive &= ~reached
+            live = int(np.count_nonzero(alive))
+            if live == 0:
+                cols = cols[:0]
                 break
-        beta = rr / z_r
-        z_r = rr
-        delta = geometry.project(xs, -r + beta * delta)
-        e_pd = beta * (e_pd + alpha * d_pd)
-        d_pd = z_r + beta * beta * d_pd
-    eta_out[:, live] = eta
-    h_out[:, live] = h_eta
+            if live <= 0.75 * cols.size:  # drop the finished columns
+                xs, ds = xs[:, alive], take(ds, alive)
+                ws = None if ws is None else ws[alive]
+                g, r, rr, target, linear = (
+                    g[:, alive],
+                    r[:, alive],
+                    rr[alive],
+                    target[alive],
+                    linear[alive],
+                )
+                radius_sq, eta, h_eta = radius_sq[alive], eta[:, alive], h_eta[:, alive]
+                model, z_r, delta = model[alive], z_r[alive], delta[:, alive]
+                e_pe, e_pd, d_pd, alpha = e_pe[alive], e_pd[alive], d_pd[alive], alpha[alive]
+                cols = cols[alive]
+                alive = np.ones(cols.size, dtype=bool)
+            beta = rr / z_r
+            z_r = rr
+            delta *= beta
+            delta -= r  # −r + β δ
+            if sphere:
+                delta = geometry.project(xs, delta)
+            e_pd = beta * (e_pd + alpha * d_pd)
+            d_pd = z_r + beta * beta * d_pd
+    keep = cols[alive] if cols.size else cols
+    eta_out[:, keep] = eta[:, alive] if cols.size else eta_out[:, keep]
+    h_out[:, keep] = h_eta[:, alive] if cols.size else h_out[:, keep]
     return eta_out, h_out, iterations, stops
 
 
