@@ -92,20 +92,29 @@ class PhaseRetrievalBatch:
         a = self._batch_matrix()
         return self.scale * (a.T @ (2.0 * data["r1"] * data["w"]))
 
-    def hessian_batch(
-        self, z: np.ndarray, v: np.ndarray, data: dict[str, Any] | None = None
-    ) -> np.ndarray:
-        """∇²f(z_k)[v_k] column by column (n × K): one product A V and one Aᵀ.
+    def hessian_data_batch(self, z: np.ndarray, data: dict[str, Any]) -> dict[str, Any]:
+        """The part of ``data`` that ``hessian_batch`` reads: the factor 2 r' + 4 r'' w² (m × K).
 
-        ``data`` is ``prepare_batch(z)`` (computed here if None); the elementwise factor
-        2 r' + 4 r'' w² is cached in it by the first product.
+        Solvers that apply many Hessians at the same points and drop columns as they go carry
+        this instead of all of ``data``.
         """
-        a = self._batch_matrix()
-        if data is None:
-            data = self.prepare_batch(z)
         if "hessian_factor" not in data:
             w = data["w"]
             r2 = data.get("r2")
             r2 = 1.0 if r2 is None else r2
             data["hessian_factor"] = 2.0 * data["r1"] + 4.0 * r2 * w * w
-        return self.scale * (a.T @ (data["hessian_factor"] * (a @ v)))
+        return {"hessian_factor": data["hessian_factor"]}
+
+    def hessian_batch(
+        self, z: np.ndarray, v: np.ndarray, data: dict[str, Any] | None = None
+    ) -> np.ndarray:
+        """∇²f(z_k)[v_k] column by column (n × K): one product A V and one Aᵀ.
+
+        ``data`` is ``prepare_batch(z)`` or ``hessian_data_batch(z, ·)`` of it (computed here
+        if None); the elementwise factor 2 r' + 4 r'' w² is cached in it by the first product.
+        """
+        a = self._batch_matrix()
+        if data is None:
+            data = self.prepare_batch(z)
+        factor = self.hessian_data_batch(z, data)["hessian_factor"]
+        return self.scale * (a.T @ (factor * (a @ v)))

@@ -105,6 +105,8 @@ def _truncated_cg(
     stops[zero], iterations[zero] = _ZERO, 0
     cols = np.flatnonzero(~zero)  # outer column of each compacted column
     alive = np.ones(cols.size, dtype=bool)
+    if hasattr(objective, "hessian_data_batch"):  # carry only what the Hessian reads
+        data = objective.hessian_data_batch(x, data)
     xs, ds = x[:, cols], take(data, cols)
     ws = None if weingarten is None else weingarten[cols]
     g, rr = grad[:, cols], r_r[cols]
@@ -141,7 +143,8 @@ def _truncated_cg(
                 alive &= ~boundary
             e_pe = e_pe_new
             new_eta = eta + alpha * delta
-            new_h_eta = h_eta + alpha * h_delta
+            step = alpha * h_delta
+            new_h_eta = h_eta + step
             new_model = dots(new_eta, g + 0.5 * new_h_eta)
             increased = (new_model >= model) & alive
             if increased.any():  # only through round-off: the previous η is kept
@@ -152,7 +155,7 @@ def _truncated_cg(
                 iterations[cols[c]] = j + 1
                 alive &= ~increased
             eta, h_eta, model = new_eta, new_h_eta, new_model
-            r += alpha * h_delta
+            r += step
             rr = dots(r, r)
             if j + 1 >= min_inner:
                 reached = (np.sqrt(np.maximum(rr, 0.0)) <= target) & alive
@@ -256,10 +259,19 @@ def batched_trust_regions(
         raise ValueError(f"the cost or gradient at starts[:, {bad}] is not finite")
     radius = np.full(k_all, radius0)
     elapsed = time.perf_counter() - start
-    # per-run history rows: cost, ‖grad‖, step, time, radius, rho, inner its, inner stop, accepted
-    rows: list[list[tuple]] = [
-        [(cost[j], gnorm[j], 0.0, elapsed, radius0, np.nan, 0, "", True)] for j in range(k_all)
-    ]
+    # history: row i is iteration i, column j run j (grown by doubling)
+    size = 32
+    hist: dict[str, np.ndarray] = {
+        key: np.full((size, k_all), np.nan)
+        for key in ("cost", "gnorm", "step", "time", "radius", "rho")
+    }
+    hist["inner"] = np.zeros((size, k_all), dtype=int)
+    hist["stop"] = np.zeros((size, k_all), dtype=int)
+    hist["accepted"] = np.ones((size, k_all), dtype=bool)
+    hist["cost"][0], hist["gnorm"][0], hist["step"][0] = cost, gnorm, 0.0
+    hist["time"][0], hist["radius"][0] = elapsed, radius0
+    stop_names = np.array([""] + [s.value for s in _STOPS])  # code + 1; "" at the start
+    hist["stop"][0] = -1
     gradients = np.ones(k_all, dtype=int)
     hvps = np.zeros(k_all, dtype=int)
     thresholds = GradientThresholds(problem, geometry, k_all, rtol_gradient, gradient_tolerance)
@@ -275,21 +287,20 @@ def batched_trust_regions(
         msg: str,
         proposals: int = 0,
     ) -> None:
-        columns = list(zip(*rows[j], strict=True))
+        its = iteration + 1
         extra = {
-            "radius": np.asarray(columns[4], dtype=float),
-            "rho": np.asarray(columns[5], dtype=float),
-            "inner_iterations": np.asarray(columns[6]),
-            "inner_stop": np.asarray(columns[7]),
-            "accepted": np.asarray(columns[8]),
+            "radius": hist["radius"][:its, j].copy(),
+            "rho": hist["rho"][:its, j].copy(),
+            "inner_iterations": hist["inner"][:its, j].copy(),
+            "inner_stop": stop_names[hist["stop"][:its, j] + 1],
+            "accepted": hist["accepted"][:its, j].copy(),
         }
-        last = rows[j][-1]
         results[j] = Result(
             solver=solver.name,
             problem=problem.name,
             point=point,
-            cost=float(last[0]),
-            gradient_norm=float(last[1]),
+            cost=float(hist["cost"][iteration, j]),
+            gradient_norm=float(hist["gnorm"][iteration, j]),
             iterations=iteration,
             time_s=time.perf_counter() - start,
             stop_reason=reason,
@@ -298,10 +309,10 @@ def batched_trust_regions(
                 cost=iteration + 1 + proposals, gradient=int(gradients[j]), hessian=int(hvps[j])
             ),
             history=History(
-                cost=np.asarray(columns[0], dtype=float),
-                gradient_norm=np.asarray(columns[1], dtype=float),
-                step_size=np.asarray(columns[2], dtype=float),
-                time_s=np.asarray(columns[3], dtype=float),
+                cost=hist["cost"][:its, j].copy(),
+                gradient_norm=hist["gnorm"][:its, j].copy(),
+                step_size=hist["step"][:its, j].copy(),
+                time_s=hist["time"][:its, j].copy(),
                 extra=extra,
             ),
             certificate=certify_point(problem, point, certify, certify_options),
@@ -392,21 +403,19 @@ def batched_trust_regions(
         step = np.where(accepted, norms(eta), 0.0)
         iteration += 1
         elapsed = time.perf_counter() - start
-        for i, j in enumerate(active):
-            if not bad[i]:
-                rows[j].append(
-                    (
-                        cost[i],
-                        gnorm[i],
-                        step[i],
-                        elapsed,
-                        radius[i],
-                        rho[i],
-                        int(inner_its[i]),
-                        _STOPS[inner_stops[i]].value,
-                        bool(accepted[i]),
-                    )
-                )
+        if iteration >= size:
+            for key, buffer in hist.items():
+                hist[key] = np.concatenate([buffer, np.zeros_like(buffer)])
+            size *= 2
+        # rows of the runs that failed here are never read (their results are final)
+        row = (iteration, active)
+        hist["cost"][row], hist["gnorm"][row], hist["step"][row] = cost, gnorm, step
+        hist["time"][row], hist["radius"][row], hist["rho"][row] = elapsed, radius, rho
+        hist["inner"][row], hist["stop"][row], hist["accepted"][row] = (
+            inner_its,
+            inner_stops,
+            accepted,
+        )
         if bad.any():
             good = ~bad
             active, x, grad, egrad = active[good], x[:, good], grad[:, good], egrad[:, good]
