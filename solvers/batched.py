@@ -14,8 +14,10 @@ with one step size η_k per start (fixed for its run, as in ``GradientDescent``:
 stopping decision per start: the default rule of ``manifoldscape.core.loop`` (the certificate's
 gradient test ‖grad f(x_k)‖ ≤ max(rtol · Ĥ(x_k) · ℓ_k, ρ_grad(x_k)), Ĥ re-estimated lazily by
 Lanczos exactly as ``GradientScale`` does) or an absolute ``gradient_tolerance``, or
-``max_iterations``.  A start that stops is frozen: it leaves the active set and its columns are
-no longer evaluated.
+``max_iterations``.  The test is decided for windows of 32 iterates at a time
+(``solvers.batched_stopping``: the iterates do not depend on it, and the Lanczos estimates it
+needs are then batched across iterates); a start that stopped is returned at the iterate where
+it stopped and leaves the active set, its columns no longer evaluated.
 
 Each start follows the same arithmetic as ``GradientDescent.run`` from the same point, up to the
 round-off of a matrix-matrix product against matrix-vector products (a different summation
@@ -41,12 +43,12 @@ from manifoldscape.core.result import EvaluationCounts, History, Result, StopRea
 from manifoldscape.solvers.batched_common import (
     BATCH_METHODS,
     ColumnGeometry,
-    GradientThresholds,
     check_starts,
     norms,
     require_batchable,
     take,
 )
+from manifoldscape.solvers.batched_stopping import Decision, DeferredGradientTest
 from manifoldscape.solvers.gradient_descent import _POWER_ITERATIONS, GradientDescent
 
 __all__ = ["BATCH_METHODS", "batched_gradient_descent"]
@@ -134,7 +136,9 @@ def batched_gradient_descent(
     hist = {key: np.full((rows, k_all), np.nan) for key in ("cost", "gnorm", "step", "time")}
     hist["cost"][0], hist["gnorm"][0], hist["step"][0] = cost, gnorm, 0.0
     hist["time"][0] = time.perf_counter() - start
-    thresholds = GradientThresholds(problem, geometry, k_all, rtol, gradient_tolerance)
+    deferred = DeferredGradientTest(
+        problem, geometry, k_all, rtol, gradient_tolerance, max_iterations
+    )
     results: list[Result | None] = [None] * k_all
     active = np.arange(k_all)
     iteration = 0
@@ -150,7 +154,7 @@ def batched_gradient_descent(
             cost=float(hist["cost"][its, j]),
             gradient_norm=float(hist["gnorm"][its, j]),
             iterations=its,
-            time_s=time.perf_counter() - start,
+            time_s=float(hist["time"][its, j]),
             stop_reason=reason,
             stop_message=message,
             counts=EvaluationCounts(cost=its + 1, gradient=its + 1, hessian=int(hvps[j])),
@@ -165,23 +169,20 @@ def batched_gradient_descent(
             gradient=gradient,
         )
 
+    def decide(decisions: list[Decision]) -> np.ndarray:
+        """Finish the runs that stopped; the mask of ``active`` that runs on."""
+        for d in decisions:
+            finish(d.run, d.iteration, d.point, d.gradient, d.reason, d.message)
+        return np.array([results[j] is None for j in active], dtype=bool)
+
     while active.size:
-        tol = thresholds(active, x, egrad, gnorm, data)
-        converged = gnorm <= tol
-        stop = converged | (iteration >= max_iterations)
-        if stop.any():  # freeze the stopped starts: they leave the batch
-            for i in np.flatnonzero(stop):
-                if converged[i]:
-                    reason, message = StopReason.GRADIENT_TOLERANCE, f"‖grad f‖ ≤ {tol[i]:.3e}"
-                else:
-                    reason, message = StopReason.MAX_ITERATIONS, f"{max_iterations} iterations"
-                finish(
-                    int(active[i]), iteration, x[:, i].copy(), grad[:, i].copy(), reason, message
-                )
-            keep = ~stop
-            active, x, grad, egrad = active[keep], x[:, keep], grad[:, keep], egrad[:, keep]
-            gnorm, eta = gnorm[keep], eta[keep]
-            data = take(data, keep)
+        deferred.record(iteration, active, x, egrad, grad, gnorm, data)
+        if deferred.due:
+            keep = decide(deferred.resolve())
+            if not keep.all():  # the stopped runs leave the batch
+                active, x, grad, egrad = active[keep], x[:, keep], grad[:, keep], egrad[:, keep]
+                gnorm, eta = gnorm[keep], eta[keep]
+                data = take(data, keep)
         if not active.size:
             break
         x_new = geometry.retract(x, -eta * grad)
@@ -191,16 +192,25 @@ def batched_gradient_descent(
         grad_new = geometry.project(x_new, egrad_new)
         gnorm_new = norms(grad_new)
         bad = ~(np.isfinite(cost_new) & np.isfinite(gnorm_new))
-        for i in np.flatnonzero(bad):  # the last finite iterate is returned
-            message = f"non-finite cost or gradient at iteration {iteration + 1}"
-            finish(
-                int(active[i]),
-                iteration,
-                x[:, i].copy(),
-                grad[:, i].copy(),
-                StopReason.NON_FINITE_COST,
-                message,
-            )
+        if bad.any():  # decide the recorded iterates first: a run may have stopped before
+            decide(deferred.resolve())
+            for i in np.flatnonzero(bad):  # the last finite iterate is returned
+                if results[active[i]] is None:
+                    what = "cost" if not np.isfinite(cost_new[i]) else "gradient norm"
+                    value = cost_new[i] if what == "cost" else gnorm_new[i]
+                    message = (
+                        f"the {what} became {value} at iteration {iteration + 1}; returning "
+                        f"iterate {iteration}, the last with a finite cost"
+                    )
+                    point, gradient = x[:, i].copy(), grad[:, i].copy()
+                    finish(
+                        int(active[i]),
+                        iteration,
+                        point,
+                        gradient,
+                        StopReason.NON_FINITE_COST,
+                        message,
+                    )
         iteration += 1
         if iteration >= rows:
             for key, buffer in hist.items():
@@ -210,9 +220,8 @@ def batched_gradient_descent(
         hist["gnorm"][iteration, active] = gnorm_new
         hist["step"][iteration, active] = eta * gnorm
         hist["time"][iteration, active] = time.perf_counter() - start
-        thresholds.moved(active)
         if bad.any():
-            good = ~bad
+            good = np.array([results[j] is None for j in active], dtype=bool)
             active, x_new, grad_new, egrad_new = (
                 active[good],
                 x_new[:, good],
