@@ -11,7 +11,7 @@ where Ĥ is re-estimated (``hessian_norm_estimate``: four Lanczos steps) when no
 or when ‖grad f(x_i)‖ ≤ 8 · rtol · Ĥ_last · ℓ_i.  Near convergence this asks for an estimate at
 nearly every iterate; one batched Lanczos call per iterate, for the few runs left, costs more
 than the iteration itself.  Here the iterates of ``window`` iterations are recorded, the
-estimates that the rule will probably ask for (runs within 16× of the threshold of their last
+estimates that the rule will probably ask for (runs within 9× of the threshold of their last
 estimate, and the first iterate of a run without one) are computed in *one* batched Lanczos call,
 and the rule is then replayed iterate by iterate exactly as ``GradientScale`` applies it; an
 estimate the replay asks for that was not predicted is computed then.  A run that stopped at an
@@ -125,7 +125,7 @@ class DeferredGradientTest:
         for record in records:
             h = known[record.active]
             with np.errstate(invalid="ignore"):
-                near = record.gnorm <= 16.0 * self.rtol * h * record.length
+                near = record.gnorm <= 9.0 * self.rtol * h * record.length
             first = np.isnan(h) & ~seen[record.active]
             columns = (record.gnorm > record.floor) & (near | first)
             seen[record.active] = True
