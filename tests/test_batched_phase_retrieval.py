@@ -110,3 +110,41 @@ def test_batched_gradient_descent_equals_sequential_on_phase_retrieval(options):
         np.testing.assert_allclose(result.gradient, single.gradient, atol=1e-10)
         scale = max(1.0, abs(single.history.cost[0]))
         np.testing.assert_allclose(result.history.cost, single.history.cost, atol=1e-12 * scale)
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")  # the overflow is the point
+def test_diverging_runs_stop_on_a_non_finite_cost_as_sequential_runs_do():
+    problem = phase_retrieval(n=6, m=36, seed=5)
+    x = _columns(6, 3, 8)
+    x[:, 0] *= 1e-3  # a small start: moves slowly, stays finite longer
+    batch = batched_gradient_descent(problem, x, step_size=5.0, max_iterations=100)
+    for k, result in enumerate(batch):
+        single = ms.solve(
+            problem,
+            "gradient-descent",
+            x0=x[:, k],
+            certify=False,
+            step_size=5.0,
+            max_iterations=100,
+        )
+        assert result.stop_reason is single.stop_reason
+        assert result.iterations == single.iterations
+        np.testing.assert_array_equal(np.isfinite(result.point), np.isfinite(single.point))
+    assert any(r.stop_reason is ms.StopReason.NON_FINITE_COST for r in batch)
+
+
+def test_unpredicted_estimates_are_computed_in_the_replay(monkeypatch):
+    # the replay of the gradient test asks for estimates the prediction did not make: same runs
+    from manifoldscape.solvers.batched_stopping import DeferredGradientTest
+
+    def nothing_predicted(self, records):
+        return [np.full(r.active.shape, np.nan) for r in records]
+
+    problem = phase_retrieval(n=10, m=60, seed=2)
+    x = _columns(10, 5, 3)
+    expected = batched_gradient_descent(problem, x)
+    monkeypatch.setattr(DeferredGradientTest, "_predicted", nothing_predicted)
+    replayed = batched_gradient_descent(problem, x)
+    for a, b in zip(expected, replayed, strict=True):
+        assert a.iterations == b.iterations and a.stop_reason is b.stop_reason
+        assert np.max(np.abs(a.point - b.point)) < 1e-12 * max(1.0, np.linalg.norm(a.point))
