@@ -113,8 +113,10 @@ class PhaseRetrievalBatch:
         ``data`` is ``prepare_batch(z)`` or ``hessian_data_batch(z, ·)`` of it (computed here
         if None); the elementwise factor 2 r' + 4 r'' w² is cached in it by the first product.
         """
-        a = self._batch_matrix()
         if data is None:
-            data = self.prepare_batch(z)
-        factor = self.hessian_data_batch(z, data)["hessian_factor"]
+            data = self.prepare_batch(z)  # checks the configuration
+        factor = data.get("hessian_factor")
+        if factor is None:
+            factor = self.hessian_data_batch(z, data)["hessian_factor"]
+        a = self.operator.a
         return self.scale * (a.T @ (factor * (a @ v)))

@@ -63,19 +63,6 @@ _STOPS = (
 _ZERO, _NEGATIVE, _EXCEEDED, _INCREASED, _LINEAR, _SUPERLINEAR, _MAX_INNER = range(7)
 
 
-def _tangent_hessian(
-    geometry: ColumnGeometry,
-    objective: Any,
-    x: np.ndarray,
-    weingarten: np.ndarray | None,
-    u: np.ndarray,
-    data: Any,
-) -> np.ndarray:
-    """to_tangent_space(x, Hess f(x)[u]) per column, as tCG applies it."""
-    h = geometry.hessian(objective, x, weingarten, u, data)
-    return geometry.project(x, h) if geometry.sphere else h
-
-
 def _truncated_cg(
     geometry: ColumnGeometry,
     objective: Any,
@@ -120,14 +107,14 @@ def _truncated_cg(
     delta = -r
     e_pe, e_pd, d_pd = np.zeros(cols.size), np.zeros(cols.size), z_r
     model = np.zeros(cols.size)
-    hessian, sphere = geometry.hessian, geometry.sphere
+    hessian_batch, project, sphere = objective.hessian_batch, geometry.project, geometry.sphere
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for j in range(max_inner):
             if not cols.size:
                 break
-            h_delta = hessian(objective, xs, ws, delta, ds)
-            if sphere:  # to_tangent_space of tCG, after the projection inside Hess
-                h_delta = geometry.project(xs, h_delta)
+            h_delta = hessian_batch(xs, delta, ds)  # ∇²f(x)[δ]; on the sphere P(·) − (xᵀ∇f) δ
+            if sphere:  # and tCG's to_tangent_space after the projection inside Hess
+                h_delta = project(xs, project(xs, h_delta) - ws * delta)
             d_hd = dots(delta, h_delta)
             alpha = z_r / d_hd  # d_hd = 0 goes to the boundary below, alpha unused
             e_pe_new = e_pe + 2.0 * alpha * e_pd + alpha * alpha * d_pd
@@ -190,7 +177,7 @@ def _truncated_cg(
             delta *= beta
             delta -= r  # −r + β δ
             if sphere:
-                delta = geometry.project(xs, delta)
+                delta = project(xs, delta)
             e_pd = beta * (e_pd + alpha * d_pd)
             d_pd = z_r + beta * beta * d_pd
     keep = cols[alive] if cols.size else cols
