@@ -116,41 +116,53 @@ class DeferredGradientTest:
             self.problem, self.geometry, record.x[:, columns], record.egrad[:, columns], data
         )
 
-    def _predicted(self, records: list[_Record]) -> list[np.ndarray]:
+    def _window(self, records: list[_Record]) -> tuple[np.ndarray, ...]:
+        """The records' runs, gradient norms, floors and lengths side by side, and the offsets."""
+        offsets = np.cumsum([0] + [r.active.size for r in records])
+        return (
+            np.concatenate([r.active for r in records]),
+            np.concatenate([r.gnorm for r in records]),
+            np.concatenate([r.floor for r in records]),
+            np.concatenate([r.length for r in records]),
+            offsets,
+        )
+
+    def _predicted(self, records: list[_Record], window: tuple) -> list[np.ndarray]:
         """Estimates at the iterates the replay will probably ask for (NaN elsewhere)."""
-        known = self.hessian_norm
-        seen = np.zeros(known.shape, dtype=bool)
-        chosen, xs, egrads, parts = [], [], [], []
+        active, g, floor, length, offsets = window
+        h = self.hessian_norm[active]
+        with np.errstate(invalid="ignore"):
+            near = g <= 9.0 * self.rtol * h * length
+        first = np.zeros(active.shape, dtype=bool)  # a run's first iterate in the window
+        first[np.unique(active, return_index=True)[1]] = True
+        chosen_all = (g > floor) & (near | (first & np.isnan(h)))
+        out = [np.full(r.active.shape, np.nan) for r in records]
+        if not chosen_all.any():
+            return out
         objective = self.problem.objective
-        for record in records:
-            h = known[record.active]
-            with np.errstate(invalid="ignore"):
-                near = record.gnorm <= 9.0 * self.rtol * h * record.length
-            first = np.isnan(h) & ~seen[record.active]
-            columns = (record.gnorm > record.floor) & (near | first)
-            seen[record.active] = True
-            chosen.append(columns)
-            if columns.any():
-                xs.append(record.x[:, columns])
-                egrads.append(record.egrad[:, columns])
-                part = None if record.data is None else take(record.data, columns)
-                if part is not None and hasattr(objective, "hessian_data_batch"):
-                    part = objective.hessian_data_batch(xs[-1], part)
-                parts.append(part)
-        out = [np.full(c.shape, np.nan) for c in chosen]
-        if xs:
-            values = lanczos_estimates(
-                self.problem,
-                self.geometry,
-                np.concatenate(xs, axis=1),
-                np.concatenate(egrads, axis=1),
-                _concat(parts),
-            )
-            start = 0
-            for columns, estimates in zip(chosen, out, strict=True):
-                count = int(np.count_nonzero(columns))
-                estimates[columns] = values[start : start + count]
-                start += count
+        reduce = hasattr(objective, "hessian_data_batch")
+        picked, xs, egrads, parts = [], [], [], []
+        for t in np.flatnonzero(np.add.reduceat(chosen_all, offsets[:-1]) > 0):
+            record, columns = records[t], chosen_all[offsets[t] : offsets[t + 1]]
+            picked.append((t, columns))
+            xs.append(record.x[:, columns])
+            egrads.append(record.egrad[:, columns])
+            part = None if record.data is None else take(record.data, columns)
+            if part is not None and reduce:  # only what the Hessian reads
+                part = objective.hessian_data_batch(xs[-1], part)
+            parts.append(part)
+        values = lanczos_estimates(
+            self.problem,
+            self.geometry,
+            np.concatenate(xs, axis=1),
+            np.concatenate(egrads, axis=1),
+            _concat(parts),
+        )
+        start = 0
+        for t, columns in picked:
+            count = int(np.count_nonzero(columns))
+            out[t][columns] = values[start : start + count]
+            start += count
         return out
 
     def resolve(self) -> list[Decision]:
@@ -158,11 +170,28 @@ class DeferredGradientTest:
         records, self.records = self.records, []
         if not records:
             return []
-        estimates = self._predicted(records) if self.tolerance is None else None
+        window = self._window(records)
+        active, g, floor, length, offsets = window
+        # the first record where anything can happen: a stop, or a new estimate (until then
+        # every run is in the cached branch of the rule, far above its threshold)
+        if self.tolerance is not None:
+            event = g <= self.tolerance
+        else:
+            with np.errstate(invalid="ignore"):
+                h = self.hessian_norm[active]
+                event = (g <= floor) | ~(g > 8.0 * self.rtol * h * length)
+        iterations = np.array([r.iteration for r in records])
+        events = (np.add.reduceat(event, offsets[:-1]) > 0) | (iterations >= self.max_iterations)
+        if not events.any():
+            return []
+        first_event = int(np.argmax(events))
+        estimates = self._predicted(records, window) if self.tolerance is None else None
         stopped = np.zeros(self.hessian_norm.shape, dtype=bool)
         decisions: list[Decision] = []
         rtol = self.rtol
         for t, record in enumerate(records):
+            if t < first_event:
+                continue
             active, g = record.active, record.gnorm
             live = ~stopped[active]
             if self.tolerance is not None:

@@ -137,7 +137,7 @@ def test_unpredicted_estimates_are_computed_in_the_replay(monkeypatch):
     # the replay of the gradient test asks for estimates the prediction did not make: same runs
     from manifoldscape.solvers.batched_stopping import DeferredGradientTest
 
-    def nothing_predicted(self, records):
+    def nothing_predicted(self, records, window):
         return [np.full(r.active.shape, np.nan) for r in records]
 
     problem = phase_retrieval(n=10, m=60, seed=2)
