@@ -215,8 +215,12 @@ class RayleighObjective(Objective):
         """∇f(x_k) = −2 A x_k, column by column (n × K)."""
         return -2.0 * ax
 
-    def hessian_batch(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """∇²f(x_k)[u_k] = −2 A u_k, column by column (n × K): one product A U."""
+    def hessian_data_batch(self, x: np.ndarray, ax: np.ndarray) -> None:
+        """What ``hessian_batch`` reads of the prepared data: nothing (∇²f is −2A everywhere)."""
+        return None
+
+    def hessian_batch(self, x: np.ndarray, u: np.ndarray, data: Any = None) -> np.ndarray:
+        """∇²f(x_k)[u_k] = −2 A u_k, column by column (n × K): one product A U (``data`` unused)."""
         return -2.0 * np.asarray(self.a @ u)
 
 

@@ -60,6 +60,7 @@ from manifoldscape.boundary.arguments import Seed, as_generator, require_positiv
 from manifoldscape.boundary.budgets import require_memory
 from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.core.symmetry import Phase, Sign
+from manifoldscape.problems.batch_phase_retrieval import PhaseRetrievalBatch
 from manifoldscape.problems.measurements import (
     CodedDiffraction,
     GaussianMeasurements,
@@ -102,12 +103,13 @@ def _autograd_activation(t: Any, beta: float, gamma: float) -> Any:
 
 
 # --------------------------------------------------------------------------- objective
-class PhaseRetrievalObjective(Objective):
+class PhaseRetrievalObjective(PhaseRetrievalBatch, Objective):
     """Phase-retrieval losses f(x) = scale · Σ ρ_i(|(𝒜x)_i|², ‖x‖²) with hand-written derivatives.
 
     ``operator``: a ``MeasurementOperator``; ``y``: intensities of shape ``operator.output_shape``;
     ``loss``: one of ``LOSSES``; ``real``: whether x is real; ``scale``: 1/m by default.  See the
-    module docstring for the formulas.
+    module docstring for the formulas.  Batched evaluation of many points (real Gaussian
+    measurements): ``PhaseRetrievalBatch``.
     """
 
     batched_hessian = True

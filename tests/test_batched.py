@@ -103,12 +103,12 @@ def test_bad_starts_are_refused():
 
 def test_lanczos_estimates_match_hessian_norm_estimate():
     from manifoldscape.core.hessian import hessian_norm_estimate
-    from manifoldscape.solvers.batched import _lanczos_estimates
+    from manifoldscape.solvers.batched_common import lanczos_estimates, require_batchable
 
     problem = rayleigh(n=30, seed=5)
     x = _starts(30, 6, seed=2)
     egrad = problem.objective.gradient_batch(x, problem.objective.prepare_batch(x))
-    batch = _lanczos_estimates(problem, x, egrad)
+    batch = lanczos_estimates(problem, require_batchable(problem)[1], x, egrad)
     single = [hessian_norm_estimate(problem, x[:, k]) for k in range(6)]
     np.testing.assert_allclose(batch, single, rtol=1e-12)
 

@@ -1,0 +1,122 @@
+"""Batched evaluation of real Gaussian phase retrieval: K points as the columns of Z (n × K).
+
+A mixin of ``PhaseRetrievalObjective`` (``problems.phase_retrieval``) for the batched
+multi-start solvers (``manifoldscape.solvers.batched``, issue 14 item 2).  With W = A Z (m × K,
+one matrix-matrix product for all K points), U = W ∘ W and the per-measurement functions r_i of
+the loss (seed 000; module docstring of ``problems.phase_retrieval``), column k holds
+
+    f(z_k)        = (1/m) Σ_i ρ_i(U_ik),
+    ∇f(z_k)       = (1/m) Aᵀ(2 r'(U) ∘ W)_{:,k},
+    ∇²f(z_k)[v_k] = (1/m) Aᵀ((2 r'(U) + 4 r''(U) ∘ W ∘ W) ∘ A V)_{:,k},
+
+the same formulas, elementwise, as the per-point methods ``prepare`` / ``cost`` /
+``euclidean_gradient`` / ``euclidean_hessian``: one A Z per set of points, one Aᵀ for the
+gradients, one A V and one Aᵀ per batch of Hessian-vector products.  Covered: a real signal
+measured by a real dense matrix (``GaussianMeasurements``) with the intensity, amplitude and
+smoothed-amplitude losses; other configurations raise ``NotImplementedError``.
+
+``data`` (from ``prepare_batch``) is a dict of arrays whose last axis indexes the columns, so a
+solver may keep a subset of columns by indexing every array's last axis.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from manifoldscape.problems.measurements import GaussianMeasurements
+
+__all__ = ["BATCH_LOSSES", "PhaseRetrievalBatch"]
+
+BATCH_LOSSES = ("intensity", "amplitude", "smoothed_amplitude")
+
+
+class PhaseRetrievalBatch:
+    """``prepare_batch``, ``cost_batch``, ``gradient_batch``, ``hessian_batch`` on columns."""
+
+    # set by PhaseRetrievalObjective
+    operator: Any
+    y: np.ndarray
+    s: np.ndarray
+    loss: str
+    real: bool
+    scale: float
+    alpha: float
+
+    def _batch_matrix(self) -> np.ndarray:
+        op = self.operator
+        if not (self.real and isinstance(op, GaussianMeasurements) and not op.is_complex):
+            raise NotImplementedError(
+                "batch methods of phase retrieval need a real signal and real Gaussian "
+                f"measurements, got field={'real' if self.real else 'complex'} and {op!r}"
+            )
+        if self.loss not in BATCH_LOSSES:
+            raise NotImplementedError(
+                f"batch methods of phase retrieval cover the losses {', '.join(BATCH_LOSSES)}, "
+                f"got {self.loss!r}"
+            )
+        return op.a
+
+    def prepare_batch(self, z: np.ndarray) -> dict[str, Any]:
+        """W = A Z (one product), U = W ∘ W and r'(U), r''(U) for every column of Z (n × K)."""
+        a = self._batch_matrix()
+        w = a @ z
+        u = w**2
+        y, s = self.y[:, None], self.s[:, None]
+        if self.loss == "intensity":
+            e = u - y
+            # ρ = ½ e², r' = e, r'' = 1 (as in ``prepare``)
+            return {"w": w, "total": 0.5 * np.einsum("ik,ik->k", e, e), "r1": e}
+        absw = np.sqrt(u)
+        inv = np.divide(1.0, absw, out=np.zeros_like(absw), where=absw > 0)
+        rho = 0.5 * (absw - s) ** 2
+        r1 = 0.5 * (1.0 - s * inv)
+        r2 = 0.25 * s * inv**3
+        if self.loss == "smoothed_amplitude":
+            c_a, c_b = 0.5 / self.alpha, 0.5 * self.alpha
+            inside = (absw <= self.alpha * s) & (s > 0)
+            s_in = np.where(inside, s, 1.0)
+            core = c_a * u / s_in + (c_b - 1.0) * s_in
+            rho = np.where(inside, 0.5 * core**2, rho)
+            r1 = np.where(inside, c_a / s_in * core, r1)
+            r2 = np.where(inside, c_a**2 / s_in**2, r2)
+        return {"w": w, "total": np.sum(rho, axis=0), "r1": r1, "r2": r2}
+
+    def cost_batch(self, z: np.ndarray, data: dict[str, Any]) -> np.ndarray:
+        """f(z_k) for every column (shape (K,))."""
+        return self.scale * data["total"]
+
+    def gradient_batch(self, z: np.ndarray, data: dict[str, Any]) -> np.ndarray:
+        """∇f(z_k) = (1/m) Aᵀ(2 r' ∘ w_k), column by column (n × K): one product Aᵀ."""
+        a = self._batch_matrix()
+        return self.scale * (a.T @ (2.0 * data["r1"] * data["w"]))
+
+    def hessian_data_batch(self, z: np.ndarray, data: dict[str, Any]) -> dict[str, Any]:
+        """The part of ``data`` that ``hessian_batch`` reads: the factor 2 r' + 4 r'' w² (m × K).
+
+        Solvers that apply many Hessians at the same points and drop columns as they go carry
+        this instead of all of ``data``.
+        """
+        if "hessian_factor" not in data:
+            w = data["w"]
+            r2 = data.get("r2")
+            r2 = 1.0 if r2 is None else r2
+            data["hessian_factor"] = 2.0 * data["r1"] + 4.0 * r2 * w * w
+        return {"hessian_factor": data["hessian_factor"]}
+
+    def hessian_batch(
+        self, z: np.ndarray, v: np.ndarray, data: dict[str, Any] | None = None
+    ) -> np.ndarray:
+        """∇²f(z_k)[v_k] column by column (n × K): one product A V and one Aᵀ.
+
+        ``data`` is ``prepare_batch(z)`` or ``hessian_data_batch(z, ·)`` of it (computed here
+        if None); the elementwise factor 2 r' + 4 r'' w² is cached in it by the first product.
+        """
+        if data is None:
+            data = self.prepare_batch(z)  # checks the configuration
+        factor = data.get("hessian_factor")
+        if factor is None:
+            factor = self.hessian_data_batch(z, data)["hessian_factor"]
+        a = self.operator.a
+        return self.scale * (a.T @ (factor * (a @ v)))

@@ -1,0 +1,237 @@
+"""The default gradient test of K gradient-descent runs, decided a window of iterates at a time.
+
+Gradient descent's iterates do not depend on its stopping test (the step size is fixed for the
+run), so the batch may run ahead and decide afterwards.  The test is ``core.loop``'s
+``GradientScale.threshold`` at every iterate x_i of a run,
+
+    stop at i  ⇔  ‖grad f(x_i)‖ ≤ ρ_grad(x_i),  or  Ĥ is re-estimated at x_i and
+                  ‖grad f(x_i)‖ ≤ rtol · Ĥ(x_i) · ℓ_i,
+
+where Ĥ is re-estimated (``hessian_norm_estimate``: four Lanczos steps) when no estimate exists
+or when ‖grad f(x_i)‖ ≤ 8 · rtol · Ĥ_last · ℓ_i.  Near convergence this asks for an estimate at
+nearly every iterate; one batched Lanczos call per iterate, for the few runs left, costs more
+than the iteration itself.  Here the iterates of ``window`` iterations are recorded, the
+estimates that the rule will probably ask for (runs within 9× of the threshold of their last
+estimate, and the first iterate of a run without one) are computed in *one* batched Lanczos call,
+and the rule is then replayed iterate by iterate exactly as ``GradientScale`` applies it; an
+estimate the replay asks for that was not predicted is computed then.  A run that stopped at an
+earlier iterate of the window is returned at that iterate (its later iterates are discarded).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from manifoldscape.core.problem import Problem
+from manifoldscape.core.result import StopReason
+from manifoldscape.core.tolerance import EPSILON, SAFETY, SUBNORMAL
+from manifoldscape.solvers.batched_common import ColumnGeometry, lanczos_estimates, norms, take
+
+__all__ = ["Decision", "DeferredGradientTest"]
+
+
+class Decision(NamedTuple):
+    """Run ``run`` stops at ``iteration`` with ``point``, ``gradient``, ``reason``, ``message``."""
+
+    run: int
+    iteration: int
+    point: np.ndarray
+    gradient: np.ndarray
+    reason: StopReason
+    message: str
+
+
+class _Record(NamedTuple):
+    iteration: int
+    active: np.ndarray
+    x: np.ndarray
+    egrad: np.ndarray
+    grad: np.ndarray
+    gnorm: np.ndarray
+    data: Any
+    floor: np.ndarray
+    length: np.ndarray
+
+
+def _concat(parts: list[Any]) -> Any:
+    """Batch data of several column sets side by side (arrays joined on their last axis)."""
+    first = parts[0]
+    if first is None:
+        return None
+    if isinstance(first, dict):
+        keys = set.intersection(*(set(p) for p in parts))
+        return {key: _concat([p[key] for p in parts]) for key in keys}
+    if isinstance(first, (tuple, list)):
+        return type(first)(_concat(list(group)) for group in zip(*parts, strict=True))
+    return np.concatenate(parts, axis=-1)
+
+
+class DeferredGradientTest:
+    """The gradient test of K runs over windows of iterates (module docstring)."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        geometry: ColumnGeometry,
+        count: int,
+        rtol: float,
+        tolerance: float | None,
+        max_iterations: int,
+        window: int = 32,
+    ):
+        self.problem, self.geometry = problem, geometry
+        self.rtol, self.tolerance = rtol, tolerance
+        self.max_iterations, self.window = max_iterations, window
+        self.hessian_norm = np.full(count, np.nan)  # Ĥ per run, NaN until first estimated
+        self.records: list[_Record] = []
+
+    def record(
+        self,
+        iteration: int,
+        active: np.ndarray,
+        x: np.ndarray,
+        egrad: np.ndarray,
+        grad: np.ndarray,
+        gnorm: np.ndarray,
+        data: Any,
+    ) -> None:
+        """The iterates ``iteration`` of the runs ``active`` (columns of x)."""
+        egrad_norm = norms(egrad) if self.geometry.sphere else gnorm  # ∇f = grad f on ℝⁿ
+        floor = SAFETY * (EPSILON * (egrad_norm + gnorm) + self.geometry.n * SUBNORMAL)
+        length = self.geometry.length(x)
+        self.records.append(_Record(iteration, active, x, egrad, grad, gnorm, data, floor, length))
+
+    @property
+    def due(self) -> bool:
+        """Whether the window is full or the last recorded iteration is the last allowed."""
+        return bool(self.records) and (
+            len(self.records) >= self.window or self.records[-1].iteration >= self.max_iterations
+        )
+
+    def _estimate(self, record: _Record, columns: np.ndarray) -> np.ndarray:
+        data = None if record.data is None else take(record.data, columns)
+        return lanczos_estimates(
+            self.problem, self.geometry, record.x[:, columns], record.egrad[:, columns], data
+        )
+
+    def _window(self, records: list[_Record]) -> tuple[np.ndarray, ...]:
+        """The records' runs, gradient norms, floors and lengths side by side, and the offsets."""
+        offsets = np.cumsum([0] + [r.active.size for r in records])
+        return (
+            np.concatenate([r.active for r in records]),
+            np.concatenate([r.gnorm for r in records]),
+            np.concatenate([r.floor for r in records]),
+            np.concatenate([r.length for r in records]),
+            offsets,
+        )
+
+    def _predicted(self, records: list[_Record], window: tuple) -> list[np.ndarray]:
+        """Estimates at the iterates the replay will probably ask for (NaN elsewhere)."""
+        active, g, floor, length, offsets = window
+        h = self.hessian_norm[active]
+        with np.errstate(invalid="ignore"):
+            near = g <= 9.0 * self.rtol * h * length
+        first = np.zeros(active.shape, dtype=bool)  # a run's first iterate in the window
+        first[np.unique(active, return_index=True)[1]] = True
+        chosen_all = (g > floor) & (near | (first & np.isnan(h)))
+        out = [np.full(r.active.shape, np.nan) for r in records]
+        if not chosen_all.any():
+            return out
+        objective = self.problem.objective
+        reduce = hasattr(objective, "hessian_data_batch")
+        picked, xs, egrads, parts = [], [], [], []
+        for t in np.flatnonzero(np.add.reduceat(chosen_all, offsets[:-1]) > 0):
+            record, columns = records[t], chosen_all[offsets[t] : offsets[t + 1]]
+            picked.append((t, columns))
+            xs.append(record.x[:, columns])
+            egrads.append(record.egrad[:, columns])
+            part = None if record.data is None else take(record.data, columns)
+            if part is not None and reduce:  # only what the Hessian reads
+                part = objective.hessian_data_batch(xs[-1], part)
+            parts.append(part)
+        values = lanczos_estimates(
+            self.problem,
+            self.geometry,
+            np.concatenate(xs, axis=1),
+            np.concatenate(egrads, axis=1),
+            _concat(parts),
+        )
+        start = 0
+        for t, columns in picked:
+            count = int(np.count_nonzero(columns))
+            out[t][columns] = values[start : start + count]
+            start += count
+        return out
+
+    def resolve(self) -> list[Decision]:
+        """Replay the rule over the recorded iterates; the runs that stop, where and why."""
+        records, self.records = self.records, []
+        if not records:
+            return []
+        window = self._window(records)
+        active, g, floor, length, offsets = window
+        # the first record where anything can happen: a stop, or a new estimate (until then
+        # every run is in the cached branch of the rule, far above its threshold)
+        if self.tolerance is not None:
+            event = g <= self.tolerance
+        else:
+            with np.errstate(invalid="ignore"):
+                h = self.hessian_norm[active]
+                event = (g <= floor) | ~(g > 8.0 * self.rtol * h * length)
+        iterations = np.array([r.iteration for r in records])
+        events = (np.add.reduceat(event, offsets[:-1]) > 0) | (iterations >= self.max_iterations)
+        if not events.any():
+            return []
+        first_event = int(np.argmax(events))
+        estimates = self._predicted(records, window) if self.tolerance is None else None
+        stopped = np.zeros(self.hessian_norm.shape, dtype=bool)
+        decisions: list[Decision] = []
+        rtol = self.rtol
+        for t, record in enumerate(records):
+            if t < first_event:
+                continue
+            active, g = record.active, record.gnorm
+            live = ~stopped[active]
+            if self.tolerance is not None:
+                threshold = np.full(g.shape, float(self.tolerance))
+            else:
+                h = self.hessian_norm[active]
+                below = g <= record.floor
+                with np.errstate(invalid="ignore"):
+                    cached = g > 8.0 * rtol * h * record.length  # False without an estimate
+                need = live & ~below & ~cached
+                if need.any():
+                    fresh = estimates[t]
+                    missing = need & np.isnan(fresh)
+                    if missing.any():
+                        fresh[missing] = self._estimate(record, missing)
+                    h = np.where(need, fresh, h)
+                    self.hessian_norm[active[need]] = h[need]
+                relative = rtol * np.where(np.isnan(h), 0.0, h) * record.length
+                threshold = np.where(below, record.floor, np.maximum(relative, record.floor))
+            converged = live & (g <= threshold)
+            maxed = live & ~converged & (record.iteration >= self.max_iterations)
+            for i in np.flatnonzero(converged | maxed):
+                if converged[i]:
+                    reason = StopReason.GRADIENT_TOLERANCE
+                    message = (
+                        f"gradient norm {g[i]:.3e} ≤ {threshold[i]:.3e} after "
+                        f"{record.iteration} iterations"
+                    )
+                else:
+                    reason = StopReason.MAX_ITERATIONS
+                    message = f"reached {self.max_iterations} iterations (gradient norm {g[i]:.3e})"
+                decisions.append(
+                    Decision(
+                        int(active[i]),
+                        record.iteration,
+                        record.x[:, i].copy(),
+                        record.grad[:, i].copy(),
+                        reason,
+                        message,
+                    )
+                )
+            stopped[active[converged | maxed]] = True
+        return decisions

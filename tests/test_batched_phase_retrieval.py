@@ -1,0 +1,150 @@
+"""Batch methods of real Gaussian phase retrieval and batched gradient descent on ℝⁿ."""
+
+import autograd
+import numpy as np
+import pytest
+
+import manifoldscape as ms
+from manifoldscape.problems import phase_retrieval
+from manifoldscape.solvers.batched import batched_gradient_descent
+
+SIZES = [(5, 30, 3), (16, 96, 7), (64, 384, 4)]
+LOSSES = ["intensity", "amplitude", "smoothed_amplitude"]
+
+
+def _columns(n, k, seed):
+    return np.random.default_rng(seed).standard_normal((n, k))
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize(("n", "m", "k"), SIZES)
+def test_batch_methods_equal_per_column_methods(n, m, k, loss):
+    problem = phase_retrieval(n=n, m=m, loss=loss, seed=n)
+    objective = problem.objective
+    z, v = _columns(n, k, 1), _columns(n, k, 2)
+    data = objective.prepare_batch(z)
+    costs = objective.cost_batch(z, data)
+    grads = objective.gradient_batch(z, data)
+    hess = objective.hessian_batch(z, v, data)
+    np.testing.assert_array_equal(hess, objective.hessian_batch(z, v))  # data computed inside
+    assert costs.shape == (k,) and grads.shape == hess.shape == (n, k)
+    for j in range(k):
+        scale = max(abs(problem.cost(z[:, j])), 1.0)
+        assert abs(costs[j] - problem.cost(z[:, j])) <= 1e-13 * scale
+        g = problem.euclidean_gradient(z[:, j])
+        np.testing.assert_allclose(grads[:, j], g, rtol=0, atol=1e-12 * np.linalg.norm(g))
+        h = problem.euclidean_hessian(z[:, j], v[:, j])
+        np.testing.assert_allclose(hess[:, j], h, rtol=0, atol=1e-12 * np.linalg.norm(h))
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_batch_derivatives_match_autograd(loss):
+    problem = phase_retrieval(n=8, m=48, loss=loss, seed=3)
+    objective = problem.objective
+    z, v = _columns(8, 3, 4), _columns(8, 3, 5)
+    data = objective.prepare_batch(z)
+    grads = objective.gradient_batch(z, data)
+    hess = objective.hessian_batch(z, v, data)
+    egrad = autograd.grad(objective.autograd_cost)
+    for j in range(3):
+        np.testing.assert_allclose(grads[:, j], egrad(z[:, j]), rtol=1e-10, atol=1e-12)
+        hvp = autograd.grad(lambda y, j=j: egrad(y) @ v[:, j])(z[:, j])
+        np.testing.assert_allclose(hess[:, j], hvp, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize(("n", "m", "k"), SIZES)
+def test_batch_derivatives_taylor_remainder(n, m, k, loss):
+    # f(z + t v) − f(z) − t ⟨∇f, v⟩ − ½ t² ⟨v, ∇²f v⟩ = O(t³): ÷1000 when t ÷ 10, or at
+    # round-off where f is exactly quadratic along the line (the amplitude loss while no
+    # |a_iᵀz| crosses 0)
+    objective = phase_retrieval(n=n, m=m, loss=loss, seed=n + 1).objective
+    z, v = _columns(n, k, 6), _columns(n, k, 7)
+    # no kink of the amplitude losses (|a_iᵀz| = 0 or α √y_i) between z and z + 0.1 v
+    w, dw = objective.operator.a @ z, objective.operator.a @ v
+    gap = np.minimum(np.abs(w), np.abs(np.abs(w) - objective.alpha * objective.s[:, None]))
+    v *= np.min(0.5 * gap / np.abs(dw), axis=0) / 0.1
+    data = objective.prepare_batch(z)
+    f0 = objective.cost_batch(z, data)
+    first = np.einsum("ik,ik->k", objective.gradient_batch(z, data), v)
+    second = np.einsum("ik,ik->k", v, objective.hessian_batch(z, v, data))
+    remainders, first_order = [], []
+    for t in (1e-1, 1e-2):
+        y = z + t * v
+        f = objective.cost_batch(y, objective.prepare_batch(y))
+        first_order.append(np.abs(f - f0 - t * first))
+        remainders.append(np.abs(f - f0 - t * first - 0.5 * t**2 * second))
+    roundoff = 1e-12 * np.maximum(np.abs(f0), 1.0)
+    assert np.all((remainders[1] < remainders[0] / 200) | (remainders[1] < roundoff))
+    assert np.all(first_order[1] > first_order[0] / 500)  # the gradient part alone: ÷100
+
+
+def test_unsupported_configurations_are_refused():
+    complex_problem = phase_retrieval(n=4, field="complex", seed=0)
+    with pytest.raises(NotImplementedError, match="real signal"):
+        complex_problem.objective.prepare_batch(np.zeros((4, 2)))
+    with pytest.raises(TypeError, match="sphere or ℝⁿ"):
+        batched_gradient_descent(complex_problem, np.ones((4, 2)))
+    activated = phase_retrieval(n=4, loss="activated", seed=0)
+    with pytest.raises(NotImplementedError, match="intensity"):
+        activated.objective.prepare_batch(np.ones((4, 2)))
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"step_size": 2e-3, "max_iterations": 200}, {"gradient_tolerance": 1e-6}]
+)
+def test_batched_gradient_descent_equals_sequential_on_phase_retrieval(options):
+    problem = phase_retrieval(n=10, m=60, seed=2)
+    x = _columns(10, 5, 3)
+    batch = batched_gradient_descent(problem, x, **options)
+    assert len(batch) == 5
+    for k, result in enumerate(batch):
+        single = ms.solve(problem, "gradient-descent", x0=x[:, k], certify=False, **options)
+        assert np.max(np.abs(result.point - single.point)) < 1e-12 * max(
+            1.0, np.linalg.norm(single.point)
+        )
+        assert result.iterations == single.iterations
+        assert result.stop_reason is single.stop_reason
+        assert result.counts == single.counts
+        assert abs(result.cost - single.cost) <= 1e-12 * max(1.0, abs(single.cost))
+        np.testing.assert_allclose(result.gradient, single.gradient, atol=1e-10)
+        scale = max(1.0, abs(single.history.cost[0]))
+        np.testing.assert_allclose(result.history.cost, single.history.cost, atol=1e-12 * scale)
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")  # the overflow is the point
+def test_diverging_runs_stop_on_a_non_finite_cost_as_sequential_runs_do():
+    problem = phase_retrieval(n=6, m=36, seed=5)
+    x = _columns(6, 3, 8)
+    x[:, 0] *= 1e-3  # a small start: moves slowly, stays finite longer
+    batch = batched_gradient_descent(problem, x, step_size=5.0, max_iterations=100)
+    for k, result in enumerate(batch):
+        single = ms.solve(
+            problem,
+            "gradient-descent",
+            x0=x[:, k],
+            certify=False,
+            step_size=5.0,
+            max_iterations=100,
+        )
+        assert result.stop_reason is single.stop_reason
+        assert result.iterations == single.iterations
+        np.testing.assert_array_equal(np.isfinite(result.point), np.isfinite(single.point))
+    assert any(r.stop_reason is ms.StopReason.NON_FINITE_COST for r in batch)
+
+
+def test_unpredicted_estimates_are_computed_in_the_replay(monkeypatch):
+    # the replay of the gradient test asks for estimates the prediction did not make: same runs
+    from manifoldscape.solvers.batched_stopping import DeferredGradientTest
+
+    def nothing_predicted(self, records, window):
+        return [np.full(r.active.shape, np.nan) for r in records]
+
+    problem = phase_retrieval(n=10, m=60, seed=2)
+    x = _columns(10, 5, 3)
+    expected = batched_gradient_descent(problem, x)
+    monkeypatch.setattr(DeferredGradientTest, "_predicted", nothing_predicted)
+    replayed = batched_gradient_descent(problem, x)
+    for a, b in zip(expected, replayed, strict=True):
+        assert a.iterations == b.iterations and a.stop_reason is b.stop_reason
+        assert np.max(np.abs(a.point - b.point)) < 1e-12 * max(1.0, np.linalg.norm(a.point))
