@@ -1,4 +1,4 @@
-"""Batched trust regions (solvers/batched_trust_regions.py) against sequential runs."""
+"""Batched trust regions (solvers/trust_regions_batched.py) against sequential runs."""
 
 import numpy as np
 import pytest
