@@ -226,9 +226,20 @@ class LanczosTrustRegion:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
 
     def solve(
-        self, problem: Any, x: Any, gradient: Any, radius: float, max_iterations: int
+        self,
+        problem: Any,
+        x: Any,
+        gradient: Any,
+        radius: float,
+        max_iterations: int,
+        *,
+        target_floor: float = 0.0,
     ) -> SubproblemResult:
-        """Approximately minimize the model at ``x`` within ``radius`` in ≤ ``max_iterations``."""
+        """Approximately minimize the model at ``x`` within ``radius`` in ≤ ``max_iterations``.
+
+        ``target_floor``: the residual target is never below it (the outer iteration's absolute
+        gradient tolerance asks for no more).
+        """
         manifold = problem.manifold
         inner = metric_inner_product(manifold)
         g_norm = math.sqrt(max(inner(x, gradient, gradient), 0.0))
@@ -237,7 +248,7 @@ class LanczosTrustRegion:
             return SubproblemResult(zero, zero, 0, InnerStop.ZERO_GRADIENT)
         dtype = working_dtype(gradient, self.precision)
         ops = inner_operators(problem, x, dtype)
-        target = g_norm * min(g_norm**self.theta, self.kappa)
+        target = max(g_norm * min(g_norm**self.theta, self.kappa), target_floor)
         if dtype is not None:
             target = max(target, 10.0 * float(np.finfo(dtype).eps) * g_norm)
         limit = max(1, min(max_iterations, int(manifold.dim)))
@@ -273,7 +284,9 @@ class LanczosTrustRegion:
                 h, lowest = small.solution, small.lowest_eigenvalue
             residual = beta * abs(float(h[-1]))
             invariant = beta <= 1e-12 * scale
-            if (j + 1 >= self.min_iterations and residual <= target) or invariant:
+            # on the boundary the step is no Newton step: the linear target κ‖g‖ is enough
+            goal = target if interior else max(target, self.kappa * g_norm)
+            if (j + 1 >= self.min_iterations and residual <= goal) or invariant:
                 if not interior and lowest <= 0:
                     stop = InnerStop.NEGATIVE_CURVATURE
                 elif not interior:

@@ -107,9 +107,20 @@ class TruncatedConjugateGradient:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
 
     def solve(
-        self, problem: Any, x: Any, gradient: Any, radius: float, max_iterations: int
+        self,
+        problem: Any,
+        x: Any,
+        gradient: Any,
+        radius: float,
+        max_iterations: int,
+        *,
+        target_floor: float = 0.0,
     ) -> SubproblemResult:
-        """Approximately minimize the model at ``x`` within ``radius`` in ≤ ``max_iterations``."""
+        """Approximately minimize the model at ``x`` within ``radius`` in ≤ ``max_iterations``.
+
+        ``target_floor``: the residual target is never below it (the outer iteration's absolute
+        gradient tolerance asks for no more).
+        """
         manifold = problem.manifold
         inner = metric_inner_product(manifold)
         dtype = working_dtype(gradient, self.precision)
@@ -122,7 +133,7 @@ class TruncatedConjugateGradient:
         norm_r0 = math.sqrt(max(r_r, 0.0))  # a metric evaluated by round-off can dip below 0
         if norm_r0 == 0.0:
             return SubproblemResult(eta, h_eta, 0, InnerStop.ZERO_GRADIENT)
-        target = norm_r0 * min(norm_r0**self.theta, self.kappa)
+        target = max(norm_r0 * min(norm_r0**self.theta, self.kappa), target_floor)
         if dtype is not None:
             target = max(target, 10.0 * float(np.finfo(dtype).eps) * norm_r0)
         g = r
@@ -327,8 +338,14 @@ class TrustRegions(IterativeSolver):
         """Solve the subproblem, test ρ, update the radius, accept or reject (ABG 2007, Alg. 10)."""
         problem, x, fx = state.problem, state.point, state.cost
         manifold = problem.manifold
+        floor = 0.0 if self.gradient_tolerance is None else 0.5 * self.gradient_tolerance
         inner = self.subproblem_solver().solve(
-            problem, x, state.gradient, state.radius, state.max_inner_iterations
+            problem,
+            x,
+            state.gradient,
+            state.radius,
+            state.max_inner_iterations,
+            target_floor=floor,
         )
         eta, h_eta = inner.step, inner.hessian_step
         x_new = manifold.retraction(x, eta)
