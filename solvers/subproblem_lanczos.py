@@ -180,7 +180,11 @@ class _Basis:
             rows = self.rows[: self.count]
             flat = w.ravel()
             for _ in range(2):
-                flat = flat - np.real(rows.conj() @ flat).astype(rows.real.dtype) @ rows
+                if np.iscomplexobj(rows):
+                    coefficients = np.real(rows.conj() @ flat).astype(rows.real.dtype)
+                else:
+                    coefficients = rows @ flat
+                flat = flat - coefficients @ rows
             return flat.reshape(self.shape)
         for _ in range(2):
             coefficients = [self.inner(self.x, q, w) for q in self.vectors]

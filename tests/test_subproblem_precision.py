@@ -41,9 +41,10 @@ def test_single_precision_reaches_the_same_certified_top_eigenvector(subproblem)
     assert abs(runs["single"].cost - runs["double"].cost) <= 2 * g**2 / mu + 1e-14
 
 
+@pytest.mark.parametrize("field", ["real", "complex"])
 @pytest.mark.parametrize("subproblem", ["tcg", "lanczos"])
-def test_single_precision_recovers_the_same_phase_retrieval_signal(subproblem):
-    problem = phase_retrieval(n=32, m=8 * 32, seed=1)
+def test_single_precision_recovers_the_same_phase_retrieval_signal(subproblem, field):
+    problem = phase_retrieval(n=32, m=8 * 32, field=field, seed=1)
     x0 = random_point(problem.manifold, 4)
     runs = [
         ms.solve(problem, "trust-regions", x0=x0, subproblem=subproblem, inner_precision=p)
