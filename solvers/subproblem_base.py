@@ -106,12 +106,17 @@ class InnerStop(enum.Enum):
 
 @dataclass(frozen=True, eq=False)
 class SubproblemResult:
-    """An approximate minimizer η of the trust-region model, H η, and the inner statistics."""
+    """An approximate minimizer η of the trust-region model, H η, and the inner statistics.
+
+    ``krylov``: what a solver can reuse at the same point with another radius (the Lanczos
+    solver's ``KrylovSpace``), or None.
+    """
 
     step: Any
     hessian_step: Any
     iterations: int
     stop: InnerStop
+    krylov: Any = None
 
 
 def has_frobenius_metric(manifold: Any) -> bool:

@@ -39,7 +39,7 @@ per Lanczos step; H η = Q_k T_k h + h_k β_k q_{k+1} costs none.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -57,7 +57,12 @@ from manifoldscape.solvers.subproblem_base import (
     working_dtype,
 )
 
-__all__ = ["LanczosTrustRegion", "TridiagonalStep", "solve_tridiagonal_trust_region"]
+__all__ = [
+    "KrylovSpace",
+    "LanczosTrustRegion",
+    "TridiagonalStep",
+    "solve_tridiagonal_trust_region",
+]
 
 _NEWTON_ITERATIONS = 100
 
@@ -203,6 +208,28 @@ class _Basis:
         return out
 
 
+@dataclass(eq=False)
+class KrylovSpace:
+    """The Lanczos process at one point: basis Q_k, T_k, q_k, w = β_k q_{k+1}, kept for reuse."""
+
+    point: Any
+    gradient: Any
+    precision: str
+    basis: _Basis
+    q: Any
+    w: Any = None
+    beta: float = 0.0
+    scale: float = 0.0
+    pivot: float = 0.0
+    positive_definite: bool = True
+    alphas: list[float] = field(default_factory=list)
+    betas: list[float] = field(default_factory=list)
+
+    def belongs_to(self, x: Any, gradient: Any, precision: str) -> bool:
+        """Whether this space was built at this very point and gradient, in this precision."""
+        return self.point is x and self.gradient is gradient and self.precision == precision
+
+
 @dataclass(frozen=True, kw_only=True)
 class LanczosTrustRegion:
     """GLTR-type Lanczos solver for min ⟨g, η⟩ + ½⟨Hη, η⟩ s.t. ‖η‖ ≤ Δ (see module docstring).
@@ -238,11 +265,16 @@ class LanczosTrustRegion:
         max_iterations: int,
         *,
         target_floor: float = 0.0,
+        krylov: KrylovSpace | None = None,
     ) -> SubproblemResult:
         """Approximately minimize the model at ``x`` within ``radius`` in ≤ ``max_iterations``.
 
         ``target_floor``: the residual target is never below it (the outer iteration's absolute
-        gradient tolerance asks for no more).
+        gradient tolerance asks for no more).  ``krylov``: the ``KrylovSpace`` of an earlier
+        call (``SubproblemResult.krylov``); if it was built at this very ``x`` and ``gradient``
+        (the same objects: a rejected step), its Lanczos steps are reused and only the
+        tridiagonal problem is solved again with the new radius, Lanczos going on from there if
+        needed.  ``iterations`` of the result counts the new Hessian-vector products only.
         """
         manifold = problem.manifold
         inner = metric_inner_product(manifold)
@@ -257,54 +289,58 @@ class LanczosTrustRegion:
             target = max(target, 10.0 * float(np.finfo(dtype).eps) * g_norm)
         limit = max(1, min(max_iterations, int(manifold.dim)))
 
-        q = ops.cast(gradient / g_norm)
-        basis = _Basis(problem, x, q)
-        basis.append(q)
-        alphas: list[float] = []
-        betas: list[float] = []
-        interior, pivot = True, 0.0
+        space = krylov
+        if space is None or not space.belongs_to(x, gradient, self.precision):
+            q = ops.cast(gradient / g_norm)
+            basis = _Basis(problem, x, q)
+            basis.append(q)
+            space = KrylovSpace(x, gradient, self.precision, basis, q)
+        alphas, betas = space.alphas, space.betas
         h = np.zeros(1)
-        lowest, scale = math.inf, 0.0
+        products, lowest, interior = 0, math.inf, True
         stop = InnerStop.MAX_INNER_ITERATIONS
-        w = q
-        for j in range(limit):
-            w = ops.hessian(q)
-            alpha = inner(x, w, q)
-            alphas.append(alpha)
-            w = ops.project(basis.orthogonalize(w))
-            beta = math.sqrt(max(inner(x, w, w), 0.0))
-            scale = max(scale, abs(alpha), beta)
-            if interior:  # T_k = L D Lᵀ: positive definite while the pivots are
-                pivot = alpha if j == 0 else alpha - betas[-1] ** 2 / pivot
-                if pivot > 0:
+        while True:
+            k = len(alphas)
+            if k > 0:
+                interior = space.positive_definite
+                if interior:
                     h = _interior_point(alphas, betas, g_norm)
                     interior = float(h @ h) < radius * radius
-                else:
-                    interior = False
-            if not interior:
-                small = solve_tridiagonal_trust_region(
-                    np.asarray(alphas), np.asarray(betas), g_norm, radius
-                )
-                h, lowest = small.solution, small.lowest_eigenvalue
-            residual = beta * abs(float(h[-1]))
-            invariant = beta <= 1e-12 * scale
-            # on the boundary the step is no Newton step: the linear target κ‖g‖ is enough
-            goal = target if interior else max(target, self.kappa * g_norm)
-            if (j + 1 >= self.min_iterations and residual <= goal) or invariant:
-                if not interior and lowest <= 0:
-                    stop = InnerStop.NEGATIVE_CURVATURE
-                elif not interior:
-                    stop = InnerStop.EXCEEDED_RADIUS
-                elif self.kappa < g_norm**self.theta:
-                    stop = InnerStop.REACHED_TARGET_LINEAR
-                else:
-                    stop = InnerStop.REACHED_TARGET_SUPERLINEAR
-                break
-            if j + 1 == limit:
-                break
-            betas.append(beta)
-            q = w / beta
-            basis.append(q)
+                if not interior:
+                    small = solve_tridiagonal_trust_region(
+                        np.asarray(alphas), np.asarray(betas), g_norm, radius
+                    )
+                    h, lowest = small.solution, small.lowest_eigenvalue
+                residual = space.beta * abs(float(h[-1]))
+                invariant = space.beta <= 1e-12 * space.scale
+                # on the boundary the step is no Newton step: the linear target κ‖g‖ is enough
+                goal = target if interior else max(target, self.kappa * g_norm)
+                if (k >= self.min_iterations and residual <= goal) or invariant:
+                    if not interior and lowest <= 0:
+                        stop = InnerStop.NEGATIVE_CURVATURE
+                    elif not interior:
+                        stop = InnerStop.EXCEEDED_RADIUS
+                    elif self.kappa < g_norm**self.theta:
+                        stop = InnerStop.REACHED_TARGET_LINEAR
+                    else:
+                        stop = InnerStop.REACHED_TARGET_SUPERLINEAR
+                    break
+                if k >= limit:
+                    break
+                betas.append(space.beta)
+                space.q = space.w / space.beta
+                space.basis.append(space.q)
+            w = ops.hessian(space.q)
+            products += 1
+            alpha = inner(x, w, space.q)
+            alphas.append(alpha)
+            w = ops.project(space.basis.orthogonalize(w))
+            space.w, space.beta = w, math.sqrt(max(inner(x, w, w), 0.0))
+            space.scale = max(space.scale, abs(alpha), space.beta)
+            if space.positive_definite:  # T_k = L D Lᵀ: positive definite while the pivots are
+                space.pivot = alpha if k == 0 else alpha - betas[-1] ** 2 / space.pivot
+                space.positive_definite = space.pivot > 0
+        basis, w = space.basis, space.w
         step = basis.combine(h)
         t_h = np.asarray(alphas) * h
         if h.size > 1:
@@ -315,4 +351,4 @@ class LanczosTrustRegion:
         if dtype is not None:
             double = np.complex128 if dtype.kind == "c" else np.float64
             step, h_step = step.astype(double), h_step.astype(double)
-        return SubproblemResult(step, h_step, len(alphas), stop)
+        return SubproblemResult(step, h_step, products, stop, space)

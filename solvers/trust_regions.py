@@ -199,11 +199,16 @@ class TruncatedConjugateGradient:
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class TrustRegionState(SolverState):
-    """The trust-region state: the radius Δ_k and the per-problem bounds Δ̄ and max inner."""
+    """The trust-region state: the radius Δ_k and the per-problem bounds Δ̄ and max inner.
+
+    ``krylov``: after a rejected step, the subproblem solver's reusable Krylov space at the
+    unchanged iterate (Lanczos only), else None.
+    """
 
     radius: float
     max_radius: float
     max_inner_iterations: int
+    krylov: Any = None
 
 
 def validate_trust_region_options(config: Any) -> None:
@@ -339,6 +344,7 @@ class TrustRegions(IterativeSolver):
         problem, x, fx = state.problem, state.point, state.cost
         manifold = problem.manifold
         floor = 0.0 if self.gradient_tolerance is None else 0.5 * self.gradient_tolerance
+        reuse = {"krylov": state.krylov} if self.subproblem == "lanczos" else {}
         inner = self.subproblem_solver().solve(
             problem,
             x,
@@ -346,6 +352,7 @@ class TrustRegions(IterativeSolver):
             state.radius,
             state.max_inner_iterations,
             target_floor=floor,
+            **reuse,
         )
         eta, h_eta = inner.step, inner.hessian_step
         x_new = manifold.retraction(x, eta)
@@ -396,6 +403,7 @@ class TrustRegions(IterativeSolver):
             radius=radius,
             max_radius=state.max_radius,
             max_inner_iterations=state.max_inner_iterations,
+            krylov=None if accepted else inner.krylov,
             extra={
                 "radius": radius,
                 "rho": float(rho),

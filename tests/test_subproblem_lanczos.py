@@ -211,3 +211,23 @@ def test_invalid_subproblem_options_are_refused_by_name(options, match):
     problem = rayleigh(n=5, seed=0)
     with pytest.raises(ValueError, match=match):
         ms.solve(problem, "trust-regions", x0=random_point(problem.manifold, 0), **options)
+
+
+def test_a_rejected_step_reuses_the_krylov_space(rng):
+    n = 40
+    problem, a, b = _quadratic(rng, n, -1.0)
+    x = np.zeros(n)
+    solver = LanczosTrustRegion(kappa=0.05)
+    first = solver.solve(problem, x, b, 2.0, n)
+    counter = EvaluationCounter(problem)
+    again = solver.solve(counter, x, b, 0.5, n, krylov=first.krylov)
+    assert again.iterations == counter.counts().hessian
+    k = len(again.krylov.alphas)
+    assert k == first.iterations + again.iterations  # went on from the first call's space
+    assert again.iterations < first.iterations
+    basis = _krylov_basis(a, b, k)
+    small, _ = _dense_trust_region(basis.T @ a @ basis, basis.T @ b, 0.5)
+    np.testing.assert_allclose(again.step, basis @ small, atol=1e-9)
+    # another point (or gradient) starts afresh
+    other = solver.solve(problem, x.copy(), b, 0.5, n, krylov=first.krylov)
+    assert len(other.krylov.alphas) == other.iterations
