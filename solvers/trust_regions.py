@@ -19,6 +19,13 @@ shifted by max(1, |f|)·ε·``rho_regularization`` so that ρ → 1 when the two
 round-off level), accepted when ρ_k > ρ′, and the radius is divided by 4 when ρ_k < ¼ and doubled
 (up to Δ̄) when ρ_k > ¾ and tCG stopped on the boundary.
 
+``subproblem="lanczos"`` replaces tCG by the GLTR-type Lanczos solver of ``subproblem_lanczos``
+(same residual target, exact solution of the model in the Krylov space past the boundary and
+through negative curvature, the Krylov space reused after a rejected step);
+``inner_precision="single"`` runs either inner iteration in float32/complex64.  With an absolute
+``gradient_tolerance`` the inner residual target is floored at half of it: the new gradient is
+the residual up to O(‖η‖²), so a smaller residual cannot be seen by the outer test.
+
 Every Hessian-vector product goes through ``problem.riemannian_hessian(x, ·)``; the Euclidean
 gradient and the shared intermediate results at x are cached by the ``Problem``, so the
 gradient is computed once per accepted iterate, never per Hessian-vector product.
