@@ -88,14 +88,76 @@ def solve_tridiagonal_trust_region(
 ) -> TridiagonalStep:
     """Global minimizer of b₁h₁ + ½hᵀTh subject to ‖h‖ ≤ Δ, T symmetric tridiagonal.
 
-    Moré–Sorensen: h = −(T + λI)⁻¹b₁e₁ with λ ≥ max(0, −λ_min(T)) and λ(‖h‖ − Δ) = 0.  With
-    T = V Λ Vᵀ and c = b₁ Vᵀe₁, ‖h(λ)‖² = Σ cᵢ²/(Λᵢ + λ)²; φ(λ) = 1/‖h(λ)‖ − 1/Δ is concave and
-    increasing on (−λ_min, ∞), so Newton steps from a point left of the root stay left of it and
-    converge monotonically (CGT §7.3.3); a bisection step guards round-off.  The start
-    λ₀ = max(0, −Λ₁ + |c₁|/Δ) is left of the root, since ‖h(λ₀)‖ ≥ |c₁|/(Λ₁ + λ₀).  When
-    |c₁|/Δ is below round-off relative to T's scale (the hard case of the small problem, up to
-    that round-off) λ = −Λ₁ and the length missing to reach ‖h‖ = Δ is added along T's lowest
-    eigenvector.
+    Moré–Sorensen: h = −(T + λI)⁻¹b₁e₁ with λ ≥ max(0, −λ_min(T)) and λ(‖h‖ − Δ) = 0.
+    φ(λ) = 1/‖h(λ)‖ − 1/Δ is concave and increasing on (−λ_min, ∞), so Newton steps
+
+        λ ← λ − φ(λ)/φ′(λ),   φ′(λ) = hᵀ(T + λI)⁻¹h / ‖h‖³,
+
+    from a point left of the root stay left of it and converge monotonically (Moré & Sorensen
+    1983; CGT Alg. 7.3.4).  Each step costs one LDLᵀ factorization of the tridiagonal T + λI
+    and two solves with it (LAPACK ``dpttrf``/``dpttrs``, O(k)); λ_min comes from bisection
+    (``dstebz``, O(k) per digit), and a bisection step guards round-off.  The start is λ_min's
+    pole moved right by a relative 1e-10 (or λ = 0 when T is positive definite), which is left
+    of the root unless T's lowest eigenvector is (numerically) orthogonal to e₁: that case,
+    the hard case of the small problem, and any failure of the iteration are left to
+    ``_solve_by_eigendecomposition``.
+    """
+    diagonal = np.asarray(diagonal, dtype=float)
+    off_diagonal = np.asarray(off_diagonal, dtype=float)
+    k = diagonal.size
+    if k < 4:
+        return _solve_by_eigendecomposition(diagonal, off_diagonal, b1, radius)
+    lowest = float(
+        scipy.linalg.lapack.dstebz(diagonal, off_diagonal, 2, 0.0, 0.0, 1, 1, 0.0, "E")[1][0]
+    )
+    scale = max(float(np.max(np.abs(diagonal))), float(np.max(np.abs(off_diagonal))), 1e-300)
+    rhs = np.zeros(k)
+    rhs[0] = -b1
+    if lowest > 0:
+        factor_d, factor_e, info = scipy.linalg.lapack.dpttrf(diagonal, off_diagonal)
+        if info == 0:
+            h = scipy.linalg.lapack.dpttrs(factor_d, factor_e, rhs)[0]
+            if float(h @ h) <= radius * radius:
+                return TridiagonalStep(h, 0.0, lowest, False)
+        lam = 0.0
+    else:
+        lam = -lowest + 1e-10 * scale
+    lo, hi = lam, max(lam, -lowest + abs(b1) / radius)  # ‖h(λ)‖ ≤ |b₁|/(λ + λ_min)
+    for _ in range(_NEWTON_ITERATIONS):
+        factor_d, factor_e, info = scipy.linalg.lapack.dpttrf(diagonal + lam, off_diagonal)
+        if info != 0:  # round-off at the pole
+            break
+        h = scipy.linalg.lapack.dpttrs(factor_d, factor_e, rhs)[0]
+        norm = math.sqrt(float(h @ h))
+        if abs(norm - radius) <= 1e-13 * radius:
+            return TridiagonalStep(h, float(lam), lowest, False)
+        value = 1.0 / norm - 1.0 / radius
+        if value > 0 and lam == lo:  # the start is right of the root: the (near) hard case
+            break
+        if value < 0:
+            lo = lam
+        else:
+            hi = lam
+        z = scipy.linalg.lapack.dpttrs(factor_d, factor_e, h)[0]
+        candidate = lam - value * norm**3 / float(h @ z)
+        if not lo <= candidate <= hi:
+            candidate = 0.5 * (lo + hi)
+        if abs(candidate - lam) <= 4.0 * np.spacing(max(lam, scale)):
+            return TridiagonalStep(h, float(lam), lowest, False)
+        lam = candidate
+    return _solve_by_eigendecomposition(diagonal, off_diagonal, b1, radius)
+
+
+def _solve_by_eigendecomposition(
+    diagonal: np.ndarray, off_diagonal: np.ndarray, b1: float, radius: float
+) -> TridiagonalStep:
+    """``solve_tridiagonal_trust_region`` in the eigenbasis of T (small k, and the hard case).
+
+    With T = V Λ Vᵀ and c = b₁ Vᵀe₁, ‖h(λ)‖² = Σ cᵢ²/(Λᵢ + λ)², and the same safeguarded
+    Newton iteration starts at λ₀ = max(0, −Λ₁ + |c₁|/Δ), left of the root since
+    ‖h(λ₀)‖ ≥ |c₁|/(Λ₁ + λ₀).  When |c₁|/Δ is below round-off relative to T's scale (the hard
+    case, up to that round-off) λ = −Λ₁ and the length missing to reach ‖h‖ = Δ is added along
+    T's lowest eigenvector.
     """
     diagonal = np.asarray(diagonal, dtype=float)
     off_diagonal = np.asarray(off_diagonal, dtype=float)

@@ -29,7 +29,9 @@ def _dense_trust_region(b_matrix: np.ndarray, b: np.ndarray, radius: float):
     c = vectors.T @ b
 
     def norm(lam: float) -> float:
-        return float(np.linalg.norm(c / (values + lam)))
+        with np.errstate(divide="ignore", invalid="ignore"):  # at the pole: infinite
+            terms = np.where(c != 0, c / (values + lam), 0.0)
+        return float(np.linalg.norm(terms)) if np.all(np.isfinite(terms)) else np.inf
 
     if values[0] > 0 and norm(0.0) <= radius:
         return -vectors @ (c / values), 0.0
@@ -42,7 +44,14 @@ def _dense_trust_region(b_matrix: np.ndarray, b: np.ndarray, radius: float):
         else:
             hi = mid
     lam = 0.5 * (lo + hi)
-    return -vectors @ (c / (values + lam)), lam
+    shifted = values + lam
+    near_pole = shifted <= 1e-12 * np.abs(values).max()
+    if not np.any(near_pole):
+        return -vectors @ (c / shifted), lam
+    # the (near) hard case: λ at the pole, the missing length along the lowest eigenvector
+    coefficients = np.where(near_pole, 0.0, -c / np.where(near_pole, 1.0, shifted))
+    coefficients[0] = np.sqrt(max(radius**2 - coefficients @ coefficients, 0.0))
+    return vectors @ coefficients, -values[0]
 
 
 def _tridiagonal(rng, k: int, shift: float):
@@ -57,8 +66,9 @@ def _tridiagonal(rng, k: int, shift: float):
     [(6.0, 10.0), (6.0, 0.05), (0.0, 1.0), (-3.0, 0.3), (-3.0, 30.0)],
     ids=["interior", "definite-boundary", "indefinite", "negative-small", "negative-large"],
 )
-def test_tridiagonal_solution_meets_the_more_sorensen_conditions(rng, shift, radius):
-    k, b1 = 12, 1.7
+@pytest.mark.parametrize("k", [3, 12, 120])
+def test_tridiagonal_solution_meets_the_more_sorensen_conditions(rng, shift, radius, k):
+    b1 = 1.7
     diagonal, off, matrix = _tridiagonal(rng, k, shift)
     out = solve_tridiagonal_trust_region(diagonal, off, b1, radius)
     h, lam = out.solution, out.multiplier
@@ -71,8 +81,33 @@ def test_tridiagonal_solution_meets_the_more_sorensen_conditions(rng, shift, rad
     assert lam * abs(np.linalg.norm(h) - radius) <= 1e-10 * scale * radius
     assert np.linalg.eigvalsh(matrix + lam * np.eye(k)).min() >= -1e-10 * scale
     dense, dense_lam = _dense_trust_region(matrix, rhs, radius)
-    np.testing.assert_allclose(h, dense, atol=1e-8 * radius)
+    model = rhs @ h + 0.5 * h @ (matrix @ h)
+    dense_model = rhs @ dense + 0.5 * dense @ (matrix @ dense)
+    assert model <= dense_model + 1e-10 * scale * radius**2
     assert lam == pytest.approx(dense_lam, abs=1e-8 * scale)
+    if lam + np.linalg.eigvalsh(matrix)[0] > 1e-6 * scale:  # away from the hard case: unique
+        np.testing.assert_allclose(h, dense, atol=1e-8 * radius)
+
+
+@pytest.mark.parametrize("coupling", [1e-6, 1e-9, 1e-13])
+def test_tridiagonal_near_hard_case_meets_the_conditions(coupling):
+    # T's lowest eigenvector (eigenvalue ≈ −2) barely touches e₁ through a tiny coupling
+    k = 10
+    diagonal = np.concatenate([np.linspace(3.0, 5.0, k - 1), [-2.0]])
+    off = np.full(k - 1, 0.5)
+    off[-1] = coupling
+    matrix = np.diag(diagonal) + np.diag(off, 1) + np.diag(off, -1)
+    radius = 2.0
+    out = solve_tridiagonal_trust_region(diagonal, off, 1.0, radius)
+    h, lam = out.solution, out.multiplier
+    rhs = np.zeros(k)
+    rhs[0] = 1.0
+    assert np.linalg.norm(h) == pytest.approx(radius, rel=1e-8)
+    assert np.linalg.eigvalsh(matrix + lam * np.eye(k)).min() >= -1e-9
+    assert np.linalg.norm(matrix @ h + lam * h + rhs) <= 1e-8
+    model = rhs @ h + 0.5 * h @ (matrix @ h)
+    dense, _ = _dense_trust_region(matrix, rhs, radius)
+    assert model <= rhs @ dense + 0.5 * dense @ (matrix @ dense) + 1e-9
 
 
 def test_tridiagonal_hard_case_adds_the_lowest_eigenvector():
