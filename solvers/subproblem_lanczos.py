@@ -206,17 +206,18 @@ def _solve_by_eigendecomposition(
     return TridiagonalStep(solution, float(lam), lowest, False)
 
 
-def _interior_point(diagonal: list[float], off_diagonal: list[float], b1: float) -> np.ndarray:
-    """−b₁ T⁻¹ e₁ for a positive-definite tridiagonal T (banded Cholesky)."""
-    k = len(diagonal)
-    rhs = np.zeros(k)
+def _interior_point(
+    diagonal: list[float], off_diagonal: list[float], b1: float
+) -> np.ndarray | None:
+    """−b₁ T⁻¹ e₁ for a positive-definite tridiagonal T (LAPACK ``dptsv``); None if not."""
+    rhs = np.zeros(len(diagonal))
     rhs[0] = -b1
-    if k == 1:
-        return rhs / diagonal[0]
-    banded = np.zeros((2, k))
-    banded[0, 1:] = off_diagonal
-    banded[1, :] = diagonal
-    return scipy.linalg.solveh_banded(banded, rhs)
+    if len(diagonal) == 1:
+        return rhs / diagonal[0] if diagonal[0] > 0 else None
+    _, _, solution, info = scipy.linalg.lapack.dptsv(
+        np.asarray(diagonal), np.asarray(off_diagonal), rhs
+    )
+    return solution if info == 0 else None
 
 
 class _Basis:
@@ -366,8 +367,10 @@ class LanczosTrustRegion:
             if k > 0:
                 interior = space.positive_definite
                 if interior:
-                    h = _interior_point(alphas, betas, g_norm)
-                    interior = float(h @ h) < radius * radius
+                    newton = _interior_point(alphas, betas, g_norm)
+                    interior = newton is not None and float(newton @ newton) < radius * radius
+                    if interior:
+                        h = newton
                 if not interior:
                     small = solve_tridiagonal_trust_region(
                         np.asarray(alphas), np.asarray(betas), g_norm, radius
@@ -396,7 +399,7 @@ class LanczosTrustRegion:
             products += 1
             alpha = inner(x, w, space.q)
             alphas.append(alpha)
-            w = ops.project(space.basis.orthogonalize(w))
+            w = space.basis.orthogonalize(w)  # tangent: H q was projected, the basis is
             space.w, space.beta = w, math.sqrt(max(inner(x, w, w), 0.0))
             space.scale = max(space.scale, abs(alpha), space.beta)
             if space.positive_definite:  # T_k = L D Lᵀ: positive definite while the pivots are
