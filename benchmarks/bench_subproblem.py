@@ -243,11 +243,11 @@ def eigsh_section(n: int, repeats: int) -> None:
     eigsh_products = products[0]
     print(f"\nRayleigh n = {n}, linear spectrum, equal accuracy (gradient {tolerance:.2e})")
     print(
-        f"  {'method':<24}{'A-products':>11}{'Hess·v':>8}{'outer':>6}{'median s':>10}"
+        f"  {'method':<30}{'A-products':>11}{'Hess·v':>8}{'outer':>6}{'median s':>10}"
         f"{'× eigsh':>8}{'‖grad f‖':>10}"
     )
     print(
-        f"  {'eigsh SA k=1':<24}{eigsh_products:>11}{'':>8}{'':>6}{t_eigsh:>10.4f}{1.0:>8.2f}"
+        f"  {'eigsh SA k=1':<30}{eigsh_products:>11}{'':>8}{'':>6}{t_eigsh:>10.4f}{1.0:>8.2f}"
         f"{problem.gradient_norm(v):>10.1e}"
     )
     for label, options in VARIANTS.items():
@@ -265,7 +265,7 @@ def eigsh_section(n: int, repeats: int) -> None:
         t_ours, result = median_time(ours, repeats)
         count = result.counts.hessian + result.counts.cost  # one A x per cost evaluation
         print(
-            f"  {'trust-regions ' + label:<24}{count:>11}{result.counts.hessian:>8}"
+            f"  {'trust-regions ' + label:<30}{count:>11}{result.counts.hessian:>8}"
             f"{result.iterations:>6}{t_ours:>10.4f}{t_ours / t_eigsh:>8.2f}"
             f"{problem.gradient_norm(result.point):>10.1e}"
         )
