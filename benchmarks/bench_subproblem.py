@@ -18,9 +18,20 @@
    gradient target as ours, ‖grad f‖ = 2‖Ax − (xᵀAx)x‖), counting A-products through a
    ``LinearOperator`` (ours: Hessian-vector products plus one A x per cost evaluation).
 
+4. Subproblem solver and inner precision on every benchmark family: truncated CG against the
+   GLTR-type Lanczos solver (``subproblem="lanczos"``), each in double and single inner precision
+   (``inner_precision="single"``), same instance, same start, same absolute gradient tolerance
+   (``--rtol`` × the gradient scale at x₀): Rayleigh n = 1000 and 5000 (linear and random
+   spectra), real Gaussian phase retrieval (n = 256, m = 8n), orthogonal tensor decomposition on
+   SO(20) (factored), dictionary learning on the sphere (log-cosh, n = 50, p = 20000) and
+   −ℓ4 over O(25) (p = 5000).  Columns: outer iterations, Hessian-vector products, median time,
+   ratio to tCG in double, final cost minus the tCG-double cost, ‖grad f‖.
+5. eigsh at n = 5000 against the four variants (section 3 extended).
+
 BLAS is pinned to one thread before numpy is imported.  Not a test; run by hand:
 
     python benchmarks/bench_subproblem.py --repeats 3
+    python benchmarks/bench_subproblem.py --only families --repeats 3
 """
 
 from __future__ import annotations
@@ -44,7 +55,20 @@ import scipy.sparse.linalg  # noqa: E402
 import manifoldscape as ms  # noqa: E402
 from manifoldscape.core.loop import gradient_scale  # noqa: E402
 from manifoldscape.geometry import random_point  # noqa: E402
-from manifoldscape.problems import phase_retrieval, rayleigh  # noqa: E402
+from manifoldscape.problems import (  # noqa: E402
+    dictionary_learning,
+    dictionary_learning_orthogonal,
+    phase_retrieval,
+    rayleigh,
+    tensor_decomposition,
+)
+
+VARIANTS = {
+    "tcg double": {"subproblem": "tcg", "inner_precision": "double"},
+    "tcg single": {"subproblem": "tcg", "inner_precision": "single"},
+    "lanczos double": {"subproblem": "lanczos", "inner_precision": "double"},
+    "lanczos single": {"subproblem": "lanczos", "inner_precision": "single"},
+}
 
 
 def _project(x: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -73,12 +97,20 @@ def cholesky_preconditioner(problem: ms.Problem, mu: float) -> Callable[[Any, An
     return apply
 
 
+CLOCK = {"wall": time.perf_counter, "cpu": time.process_time}
+_clock = time.perf_counter
+
+
 def median_time(run: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    """Median over ``repeats`` runs on the ``--clock`` (wall, or this process's CPU time).
+
+    CPU time is steadier than wall time on a machine shared with other jobs.
+    """
     times, out = [], None
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = _clock()
         out = run()
-        times.append(time.perf_counter() - start)
+        times.append(_clock() - start)
     return statistics.median(times), out
 
 
@@ -138,6 +170,54 @@ def phase_retrieval_section(n: int, ratio: int) -> None:
     print(f"  tCG stops: {dict(stops)}")
 
 
+def families() -> dict[str, Callable[[], ms.Problem]]:
+    """Benchmark family name -> instance builder (the instances of the other benchmarks)."""
+    return {
+        "rayleigh n=1000 linear": lambda: rayleigh(n=1000, seed=0),
+        "rayleigh n=1000 random": lambda: rayleigh(n=1000, spectrum="random", seed=0),
+        "rayleigh n=5000 linear": lambda: rayleigh(n=5000, seed=0),
+        "rayleigh n=5000 random": lambda: rayleigh(n=5000, spectrum="random", seed=0),
+        "phase retrieval n=256 m=8n": lambda: phase_retrieval(n=256, m=8 * 256, seed=0),
+        "tensor decomposition SO(20)": lambda: tensor_decomposition(n=20, seed=0),
+        "dictionary learning n=50": lambda: dictionary_learning(
+            n=50, p=20000, theta=0.3, loss="logcosh", mu=1e-2, seed=0
+        ),
+        "-l4 over O(25)": lambda: dictionary_learning_orthogonal(n=25, p=5000, seed=0),
+    }
+
+
+def family_section(name: str, build: Callable[[], ms.Problem], repeats: int, rtol: float) -> None:
+    problem = build()
+    x0 = random_point(problem.manifold, 1000)
+    tolerance = rtol * gradient_scale(problem, x0)
+    print(f"\n{name}: gradient tolerance {tolerance:.2e}")
+    print(
+        f"  {'subproblem':<16}{'outer':>6}{'Hess·v':>8}{'median s':>10}{'× tcg':>8}"
+        f"{'f − f_tcg':>11}{'‖grad f‖':>10}"
+    )
+    reference: tuple[float, float] | None = None
+    for label, options in VARIANTS.items():
+
+        def run(options: dict[str, str] = options) -> Any:
+            return ms.solve(
+                problem,
+                "trust-regions",
+                x0=x0,
+                gradient_tolerance=tolerance,
+                max_iterations=2000,
+                certify=False,
+                **options,
+            )
+
+        seconds, result = median_time(run, repeats)
+        reference = reference or (seconds, result.cost)
+        print(
+            f"  {label:<16}{result.iterations:>6}{result.counts.hessian:>8}{seconds:>10.4f}"
+            f"{seconds / reference[0]:>8.2f}{result.cost - reference[1]:>11.1e}"
+            f"{result.gradient_norm:>10.1e}"
+        )
+
+
 def eigsh_section(n: int, repeats: int) -> None:
     problem = rayleigh(n=n, seed=0)
     a = problem.objective.a
@@ -159,27 +239,54 @@ def eigsh_section(n: int, repeats: int) -> None:
         )
         return vectors[:, 0] / np.linalg.norm(vectors[:, 0])
 
-    def ours() -> Any:
-        return ms.solve(
-            problem, "trust-regions", x0=x0, gradient_tolerance=tolerance, certify=False
+    t_eigsh, v = median_time(eigsh, repeats)
+    eigsh_products = products[0]
+    print(f"\nRayleigh n = {n}, linear spectrum, equal accuracy (gradient {tolerance:.2e})")
+    print(
+        f"  {'method':<30}{'A-products':>11}{'Hess·v':>8}{'outer':>6}{'median s':>10}"
+        f"{'× eigsh':>8}{'‖grad f‖':>10}"
+    )
+    print(
+        f"  {'eigsh SA k=1':<30}{eigsh_products:>11}{'':>8}{'':>6}{t_eigsh:>10.4f}{1.0:>8.2f}"
+        f"{problem.gradient_norm(v):>10.1e}"
+    )
+    for label, options in VARIANTS.items():
+
+        def ours(options: dict[str, str] = options) -> Any:
+            return ms.solve(
+                problem,
+                "trust-regions",
+                x0=x0,
+                gradient_tolerance=tolerance,
+                certify=False,
+                **options,
+            )
+
+        t_ours, result = median_time(ours, repeats)
+        count = result.counts.hessian + result.counts.cost  # one A x per cost evaluation
+        print(
+            f"  {'trust-regions ' + label:<30}{count:>11}{result.counts.hessian:>8}"
+            f"{result.iterations:>6}{t_ours:>10.4f}{t_ours / t_eigsh:>8.2f}"
+            f"{problem.gradient_norm(result.point):>10.1e}"
         )
 
-    t_ours, result = median_time(ours, repeats)
-    t_eigsh, v = median_time(eigsh, repeats)
-    ours_products = result.counts.hessian + result.counts.cost
-    print(f"\nRayleigh n = {n}, linear spectrum, equal accuracy (gradient {tolerance:.2e})")
-    print(f"  {'method':<16}{'A-products':>11}{'median s':>10}{'× ours':>8}{'‖grad f‖':>10}")
-    for name, count, seconds, point in (
-        ("trust-regions", ours_products, t_ours, result.point),
-        ("eigsh SA k=1", products[0], t_eigsh, v),
-    ):
-        print(
-            f"  {name:<16}{count:>11}{seconds:>10.4f}{seconds / t_ours:>8.2f}"
-            f"{problem.gradient_norm(point):>10.1e}"
-        )
+
+def product_floor(n: int, repeats: int) -> None:
+    """One A v in float64 against float32 at size n: the ceiling of a single-precision product.
+
+    ``inner_precision="single"`` keeps the problem's own (double) Hessian-vector product; this
+    measures what an objective holding A in float32 would save per product.
+    """
+    a = rayleigh(n=n, seed=0).objective.a
+    a32 = a.astype(np.float32)
+    v = np.random.default_rng(0).standard_normal(n)
+    v32 = v.astype(np.float32)
+    loops = 20
+    t64, _ = median_time(lambda: [a @ v for _ in range(loops)], repeats)
+    t32, _ = median_time(lambda: [a32 @ v32 for _ in range(loops)], repeats)
     print(
-        f"  (ours: {result.counts.hessian} Hessian-vector + {result.counts.cost} cost "
-        f"evaluations, {result.iterations} outer iterations)"
+        f"\nOne A·v at n = {n}: float64 {1e3 * t64 / loops:.2f} ms, float32 "
+        f"{1e3 * t32 / loops:.2f} ms ({t64 / t32:.2f}× faster in single precision)"
     )
 
 
@@ -187,14 +294,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--eigsh-sizes", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--rtol", type=float, default=1e-8)
+    parser.add_argument(
+        "--only", choices=["preconditioner", "families", "eigsh"], nargs="+", default=None
+    )
+    parser.add_argument("--families", nargs="+", default=None, help="substrings of family names")
+    parser.add_argument("--clock", choices=sorted(CLOCK), default="wall")
     args = parser.parse_args()
     if args.repeats < 1:
         parser.error("--repeats must be ≥ 1")
-    print(f"numpy {np.__version__}, BLAS threads pinned to 1")
-    rayleigh_section(1000, args.repeats)
-    phase_retrieval_section(256, 8)
-    for n in args.eigsh_sizes:
-        eigsh_section(n, args.repeats)
+    global _clock
+    _clock = CLOCK[args.clock]
+    sections = args.only or ["preconditioner", "families", "eigsh"]
+    print(f"numpy {np.__version__}, BLAS threads pinned to 1, {args.clock} clock")
+    if "preconditioner" in sections:
+        rayleigh_section(1000, args.repeats)
+        phase_retrieval_section(256, 8)
+    if "families" in sections:
+        for name, build in families().items():
+            if args.families is None or any(f in name for f in args.families):
+                family_section(name, build, args.repeats, args.rtol)
+    if "eigsh" in sections:
+        for n in args.eigsh_sizes:
+            eigsh_section(n, args.repeats)
+            product_floor(n, args.repeats)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,13 @@ shifted by max(1, |f|)·ε·``rho_regularization`` so that ρ → 1 when the two
 round-off level), accepted when ρ_k > ρ′, and the radius is divided by 4 when ρ_k < ¼ and doubled
 (up to Δ̄) when ρ_k > ¾ and tCG stopped on the boundary.
 
+``subproblem="lanczos"`` replaces tCG by the GLTR-type Lanczos solver of ``subproblem_lanczos``
+(same residual target, exact solution of the model in the Krylov space past the boundary and
+through negative curvature, the Krylov space reused after a rejected step);
+``inner_precision="single"`` runs either inner iteration in float32/complex64.  With an absolute
+``gradient_tolerance`` the inner residual target is floored at half of it: the new gradient is
+the residual up to O(‖η‖²), so a smaller residual cannot be seen by the outer test.
+
 Every Hessian-vector product goes through ``problem.riemannian_hessian(x, ·)``; the Euclidean
 gradient and the shared intermediate results at x are cached by the ``Problem``, so the
 gradient is computed once per accepted iterate, never per Hessian-vector product.
@@ -26,117 +33,45 @@ gradient is computed once per accepted iterate, never per Hessian-vector product
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from pymanopt.manifolds import (
-    ComplexCircle,
-    ComplexEuclidean,
-    ComplexGrassmann,
-    Elliptope,
-    Euclidean,
-    Grassmann,
-    Oblique,
-    Product,
-    PSDFixedRank,
-    PSDFixedRankComplex,
-    SkewSymmetric,
-    SpecialOrthogonalGroup,
-    Sphere,
-    SphereSubspaceComplementIntersection,
-    SphereSubspaceIntersection,
-    Stiefel,
-    Symmetric,
-    UnitaryGroup,
-)
 
 from manifoldscape.boundary import require_optional_callable
 from manifoldscape.core.loop import IterativeSolver, SolverState, require_count, require_number
-from manifoldscape.geometry import inner_product, to_tangent_space, zero_tangent_vector
+from manifoldscape.geometry import zero_tangent_vector
+from manifoldscape.solvers.subproblem_base import (
+    _FROBENIUS_METRIC,
+    PRECISIONS,
+    InnerStop,
+    SubproblemResult,
+    _vdot,
+    inner_operators,
+    metric_inner_product,
+    working_dtype,
+)
+from manifoldscape.solvers.subproblem_lanczos import LanczosTrustRegion
+
+__all__ = [
+    "PRECONDITIONER_FORM",
+    "_FROBENIUS_METRIC",
+    "InnerStop",
+    "LanczosTrustRegion",
+    "SubproblemResult",
+    "TruncatedConjugateGradient",
+    "TrustRegionState",
+    "TrustRegions",
+    "_typical_distance",
+    "_vdot",
+    "metric_inner_product",
+    "validate_trust_region_options",
+]
 
 PRECONDITIONER_FORM = "preconditioner(x, r) -> z, a symmetric positive-definite map of T_xM"
-
-_FROBENIUS_METRIC = (
-    Sphere,
-    Stiefel,
-    Grassmann,
-    Euclidean,
-    ComplexEuclidean,
-    SpecialOrthogonalGroup,
-    Oblique,
-    ComplexCircle,
-    ComplexGrassmann,
-    Elliptope,
-    PSDFixedRank,
-    PSDFixedRankComplex,
-    Symmetric,
-    SkewSymmetric,
-    SphereSubspaceIntersection,
-    SphereSubspaceComplementIntersection,
-    UnitaryGroup,
-)
-
-
-def _vdot(point: Any, a: Any, b: Any) -> float:
-    return float(np.real(np.vdot(a, b)))
-
-
-def metric_inner_product(manifold: Any) -> Callable[[Any, Any, Any], float]:
-    """``manifold.inner_product``, with a fast path for the embedded Frobenius metric.
-
-    pymanopt's ``Sphere``, ``Stiefel``, ``Grassmann``, ``Euclidean``, ``ComplexEuclidean``,
-    ``SpecialOrthogonalGroup``, ``Oblique``, ``ComplexCircle``, ``ComplexGrassmann``,
-    ``Elliptope``, ``PSDFixedRank(Complex)``, ``Symmetric``, ``SkewSymmetric``, the
-    sphere-subspace intersections and ``UnitaryGroup`` all use ⟨a, b⟩ = Re tr(aᴴb) on their
-    tangent representation (a ``np.tensordot`` over every axis); ``np.vdot`` computes the same
-    number about 7× faster for vectors of size 10³, which matters in the inner loop of tCG.
-    Products of these sum their factors; any other manifold (or a subclass) keeps its own
-    ``inner_product`` (as a real number: ``geometry.inner_product``).
-    """
-    if type(manifold) in _FROBENIUS_METRIC:
-        return _vdot
-    if type(manifold) is Product and all(type(m) in _FROBENIUS_METRIC for m in manifold.manifolds):
-
-        def product_inner(point: Any, a: Any, b: Any) -> float:
-            return float(sum(np.real(np.vdot(u, v)) for u, v in zip(a, b, strict=True)))
-
-        return product_inner
-
-    def own(point: Any, a: Any, b: Any) -> float:
-        return inner_product(manifold, point, a, b)
-
-    return own
-
-
-class InnerStop(enum.Enum):
-    """Why truncated CG stopped (per outer iteration in ``History.extra['inner_stop']``)."""
-
-    NEGATIVE_CURVATURE = "negative_curvature"
-    EXCEEDED_RADIUS = "exceeded_radius"
-    REACHED_TARGET_LINEAR = "reached_target_kappa"
-    REACHED_TARGET_SUPERLINEAR = "reached_target_theta"
-    MAX_INNER_ITERATIONS = "max_inner_iterations"
-    MODEL_INCREASED = "model_increased"
-    ZERO_GRADIENT = "zero_gradient"
-
-    @property
-    def on_boundary(self) -> bool:
-        """Whether the step was pushed to the trust-region boundary."""
-        return self in (InnerStop.NEGATIVE_CURVATURE, InnerStop.EXCEEDED_RADIUS)
-
-
-@dataclass(frozen=True, eq=False)
-class SubproblemResult:
-    """An approximate minimizer η of the trust-region model, H η, and the inner statistics."""
-
-    step: Any
-    hessian_step: Any
-    iterations: int
-    stop: InnerStop
+SUBPROBLEM_SOLVERS = ("tcg", "lanczos")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,12 +90,18 @@ class TruncatedConjugateGradient:
     kept by the recurrences ⟨η, P⁻¹η⟩, ⟨η, P⁻¹δ⟩, ⟨δ, P⁻¹δ⟩ without applying P⁻¹.  The
     residual target is still tested on the unpreconditioned ‖r‖.  Without one, z = r and the
     iterates are those of the unpreconditioned method, operation for operation.
+
+    ``precision="single"``: the recurrences (η, Hη, r, δ and their inner products) in
+    float32/complex64 for tangent vectors held as one array; each Hessian-vector product is
+    computed in double and rounded, the residual target is floored at 10 ε_single ‖r₀‖, and the
+    step and Hη are returned in double.
     """
 
     kappa: float = 0.1
     theta: float = 1.0
     min_iterations: int = 1
     preconditioner: Callable[[Any, Any], Any] | None = None
+    precision: str = "double"
 
     def __post_init__(self) -> None:
         require_number(
@@ -169,23 +110,40 @@ class TruncatedConjugateGradient:
         require_number(self.theta, "theta", minimum=0.0)
         require_count(self.min_iterations, "min_iterations")
         require_optional_callable(self.preconditioner, "preconditioner", PRECONDITIONER_FORM)
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
 
     def solve(
-        self, problem: Any, x: Any, gradient: Any, radius: float, max_iterations: int
+        self,
+        problem: Any,
+        x: Any,
+        gradient: Any,
+        radius: float,
+        max_iterations: int,
+        *,
+        target_floor: float = 0.0,
     ) -> SubproblemResult:
-        """Approximately minimize the model at ``x`` within ``radius`` in ≤ ``max_iterations``."""
+        """Approximately minimize the model at ``x`` within ``radius`` in ≤ ``max_iterations``.
+
+        ``target_floor``: the residual target is never below it (the outer iteration's absolute
+        gradient tolerance asks for no more).
+        """
         manifold = problem.manifold
         inner = metric_inner_product(manifold)
-        hessian = problem.riemannian_hessian
+        dtype = working_dtype(gradient, self.precision)
+        ops = inner_operators(problem, x, dtype)
 
-        eta = zero_tangent_vector(manifold, x)
+        eta = ops.cast(zero_tangent_vector(manifold, x))
         h_eta = eta
-        r = gradient
+        r = ops.cast(gradient)
         r_r = inner(x, r, r)
         norm_r0 = math.sqrt(max(r_r, 0.0))  # a metric evaluated by round-off can dip below 0
         if norm_r0 == 0.0:
             return SubproblemResult(eta, h_eta, 0, InnerStop.ZERO_GRADIENT)
-        target = norm_r0 * min(norm_r0**self.theta, self.kappa)
+        target = max(norm_r0 * min(norm_r0**self.theta, self.kappa), target_floor)
+        if dtype is not None:
+            target = max(target, 10.0 * float(np.finfo(dtype).eps) * norm_r0)
+        g = r
         radius_sq = radius * radius
 
         precondition = self.preconditioner
@@ -200,7 +158,7 @@ class TruncatedConjugateGradient:
         stop = InnerStop.MAX_INNER_ITERATIONS
         iterations = 0
         for j in range(max_iterations):
-            h_delta = to_tangent_space(manifold, x, hessian(x, delta))
+            h_delta = ops.hessian(delta)
             iterations = j + 1
             d_hd = inner(x, delta, h_delta)
             alpha = z_r / d_hd if d_hd != 0 else math.inf
@@ -215,7 +173,7 @@ class TruncatedConjugateGradient:
             e_pe = e_pe_new
             new_eta = eta + alpha * delta
             new_h_eta = h_eta + alpha * h_delta
-            new_model_value = inner(x, new_eta, gradient + 0.5 * new_h_eta)  # m(η) − f(x)
+            new_model_value = inner(x, new_eta, g + 0.5 * new_h_eta)  # m(η) − f(x)
             if new_model_value >= model_value:  # only through round-off: keep the previous η
                 stop = InnerStop.MODEL_INCREASED
                 break
@@ -237,19 +195,27 @@ class TruncatedConjugateGradient:
             beta = z_r_new / z_r
             z_r = z_r_new
             # the new direction, re-projected to stay tangent despite round-off
-            delta = to_tangent_space(manifold, x, -z + beta * delta)
+            delta = ops.project(-z + beta * delta)
             e_pd = beta * (e_pd + alpha * d_pd)
             d_pd = z_r + beta * beta * d_pd
+        if dtype is not None:
+            double = np.complex128 if dtype.kind == "c" else np.float64
+            eta, h_eta = eta.astype(double), h_eta.astype(double)
         return SubproblemResult(eta, h_eta, iterations, stop)
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class TrustRegionState(SolverState):
-    """The trust-region state: the radius Δ_k and the per-problem bounds Δ̄ and max inner."""
+    """The trust-region state: the radius Δ_k and the per-problem bounds Δ̄ and max inner.
+
+    ``krylov``: after a rejected step, the subproblem solver's reusable Krylov space at the
+    unchanged iterate (Lanczos only), else None.
+    """
 
     radius: float
     max_radius: float
     max_inner_iterations: int
+    krylov: Any = None
 
 
 def validate_trust_region_options(config: Any) -> None:
@@ -270,6 +236,14 @@ def validate_trust_region_options(config: Any) -> None:
     require_number(config.rho_regularization, "rho_regularization", minimum=0.0)
     require_count(config.min_inner_iterations, "min_inner_iterations")
     require_count(config.max_inner_iterations, "max_inner_iterations", 1, allow_none=True)
+    subproblem = getattr(config, "subproblem", "tcg")
+    if subproblem not in SUBPROBLEM_SOLVERS:
+        raise ValueError(f"subproblem must be one of 'tcg', 'lanczos', got {subproblem!r}")
+    precision = getattr(config, "inner_precision", "double")
+    if precision not in PRECISIONS:
+        raise ValueError(f"inner_precision must be one of 'double', 'single', got {precision!r}")
+    if subproblem == "lanczos" and getattr(config, "preconditioner", None) is not None:
+        raise ValueError("preconditioner is supported with subproblem='tcg' only, not 'lanczos'")
 
 
 def _typical_distance(manifold: Any) -> float:
@@ -294,7 +268,14 @@ class TrustRegions(IterativeSolver):
     * ``rho_regularization`` (1e3): the round-off shift of ρ (Conn–Gould–Toint §17.4.2);
     * ``preconditioner`` (None): ``preconditioner(x, r) -> z``, a symmetric positive-definite
       map of T_xM approximating Hess f(x)⁻¹, used by tCG (see ``TruncatedConjugateGradient``;
-      the trust region is then measured in the norm ⟨η, P⁻¹η⟩, as in Manopt).
+      the trust region is then measured in the norm ⟨η, P⁻¹η⟩, as in Manopt);
+    * ``subproblem`` ("tcg"): "tcg" for truncated CG, "lanczos" for the GLTR-type Lanczos solver
+      (``subproblem_lanczos.LanczosTrustRegion``): same residual target, but it goes on past the
+      boundary and through negative curvature in the same Krylov space, solving the tridiagonal
+      trust-region problem exactly (no preconditioner);
+    * ``inner_precision`` ("double"): "single" runs the inner recurrences in float32/complex64
+      (Hessian-vector products in double, rounded); the outer iteration, ρ and the certificate
+      stay in double.
 
     ``History.extra`` holds per iterate: ``radius`` (Δ in force for the next subproblem), ``rho``
     (NaN at the start), ``inner_iterations`` (= Hessian-vector products of that iteration, so
@@ -315,19 +296,29 @@ class TrustRegions(IterativeSolver):
     max_inner_iterations: int | None = None
     rho_regularization: float = 1e3
     preconditioner: Callable[[Any, Any], Any] | None = None
+    subproblem: str = "tcg"
+    inner_precision: str = "double"
 
     def validate(self) -> None:  # noqa: D102
         super().validate()
         validate_trust_region_options(self)
         self.subproblem_solver()
 
-    def subproblem_solver(self) -> TruncatedConjugateGradient:
-        """The tCG solver configured from this solver's tCG options (and ``preconditioner``)."""
+    def subproblem_solver(self) -> TruncatedConjugateGradient | LanczosTrustRegion:
+        """The subproblem solver configured from this solver's inner options."""
+        if self.subproblem == "lanczos":
+            return LanczosTrustRegion(
+                kappa=self.kappa,
+                theta=self.theta,
+                min_iterations=self.min_inner_iterations,
+                precision=self.inner_precision,
+            )
         return TruncatedConjugateGradient(
             kappa=self.kappa,
             theta=self.theta,
             min_iterations=self.min_inner_iterations,
             preconditioner=self.preconditioner,
+            precision=self.inner_precision,
         )
 
     def init_state(self, problem: Any, x: Any) -> TrustRegionState:
@@ -359,8 +350,16 @@ class TrustRegions(IterativeSolver):
         """Solve the subproblem, test ρ, update the radius, accept or reject (ABG 2007, Alg. 10)."""
         problem, x, fx = state.problem, state.point, state.cost
         manifold = problem.manifold
+        floor = 0.0 if self.gradient_tolerance is None else 0.5 * self.gradient_tolerance
+        reuse = {"krylov": state.krylov} if self.subproblem == "lanczos" else {}
         inner = self.subproblem_solver().solve(
-            problem, x, state.gradient, state.radius, state.max_inner_iterations
+            problem,
+            x,
+            state.gradient,
+            state.radius,
+            state.max_inner_iterations,
+            target_floor=floor,
+            **reuse,
         )
         eta, h_eta = inner.step, inner.hessian_step
         x_new = manifold.retraction(x, eta)
@@ -411,6 +410,7 @@ class TrustRegions(IterativeSolver):
             radius=radius,
             max_radius=state.max_radius,
             max_inner_iterations=state.max_inner_iterations,
+            krylov=None if accepted else inner.krylov,
             extra={
                 "radius": radius,
                 "rho": float(rho),
