@@ -14,7 +14,6 @@ if __name__ != "manifoldscape.solvers":  # pragma: no cover - guard against a st
 from manifoldscape.core.registry import solver_registry
 from manifoldscape.solvers.arc import AdaptiveCubicRegularization
 from manifoldscape.solvers.batched import batched_gradient_descent
-from manifoldscape.solvers.trust_regions_batched import batched_trust_regions
 from manifoldscape.solvers.deflation import DeflationResult, RestrictedObjective, deflate
 from manifoldscape.solvers.gradient_descent import GradientDescent
 from manifoldscape.solvers.lbfgs import RiemannianLBFGS
@@ -31,6 +30,7 @@ from manifoldscape.solvers.trust_regions import (
     TruncatedConjugateGradient,
     TrustRegions,
 )
+from manifoldscape.solvers.trust_regions_batched import batched_trust_regions
 
 solver_registry.register(
     "trust-regions",

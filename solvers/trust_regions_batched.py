@@ -9,7 +9,8 @@ Absil, Baker & Gallivan, Found. Comput. Math. 7 (2007), Alg. 10 and 11, in the f
   ‖η‖ ≤ Δ_k, for all runs at once: each inner iteration does *one* batched Hessian-vector
   product for the columns whose tCG is still running; a column leaves at negative curvature or
   on the boundary (moved to ‖η‖ = Δ_k along the current direction), when the model would
-  increase (round-off), at the residual target ‖r_j‖ ≤ ‖r_0‖ min(‖r_0‖^θ, κ), or after
+  increase (round-off), at the residual target ‖r_j‖ ≤ max(‖r_0‖ min(‖r_0‖^θ, κ), τ/2) (τ an
+  absolute ``gradient_tolerance``, 0 without one, as in ``TrustRegions``), or after
   ``max_inner_iterations``;
 * the proposals R_{x_k}(η_k) of all runs are evaluated with one ``prepare_batch`` (one A X);
   ρ_k = (f(x_k) − f(x_k⁺) + s_k)/(−⟨grad, η⟩ − ½⟨η, Hη⟩ + s_k), s_k = max(1, |f(x_k)|) ε ·
@@ -75,6 +76,7 @@ def _truncated_cg(
     kappa: float,
     theta: float,
     min_inner: int,
+    target_floor: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``TruncatedConjugateGradient.solve`` (no preconditioner) for every column at once.
 
@@ -99,7 +101,7 @@ def _truncated_cg(
     g, rr = grad[:, cols], r_r[cols]
     r = g.copy()
     n0 = norm_r0[cols]
-    target = n0 * np.minimum(n0**theta, kappa)
+    target = np.maximum(n0 * np.minimum(n0**theta, kappa), target_floor)
     linear = kappa < n0**theta
     radius_sq = radius[cols] * radius[cols]
     eta, h_eta = np.zeros((n, cols.size)), np.zeros((n, cols.size))
@@ -341,6 +343,7 @@ def batched_trust_regions(
             kappa,
             theta,
             min_inner_iterations,
+            0.0 if gradient_tolerance is None else 0.5 * gradient_tolerance,
         )
         hvps[active] += inner_its
         x_new = geometry.retract(x, eta)
