@@ -499,7 +499,7 @@ class Problem:
         else:
             ehess = np.stack([self.euclidean_hessian(x, e) for e in embedded])
         images, sizes = euclidean_to_riemannian_hessian_stack(
-            m, x, self.euclidean_gradient(x), ehess, vectors
+            m, x, self.euclidean_gradient(x), ehess, vectors, terms is not None
         )
         if terms is not None:
             terms.extend(sizes.tolist())

@@ -68,10 +68,10 @@ def row_norms(stack: np.ndarray) -> np.ndarray:
     flat = stack.reshape(stack.shape[0], -1)
     if flat.shape[1] == 0:
         return np.zeros(flat.shape[0])
-    scale = np.max(np.abs(flat), axis=1)
-    plain = (scale > 1e-150) & (scale < 1e150)
-    if plain.all():
+    scale = np.abs(flat).max(axis=1)
+    if scale.min() > 1e-150 and scale.max() < 1e150:  # the common case (NaN fails both)
         return np.sqrt(_dots(flat, flat))
+    plain = (scale > 1e-150) & (scale < 1e150)
     out = scale.astype(float, copy=True)
     if plain.any():
         out[plain] = np.sqrt(_dots(flat[plain], flat[plain]))
@@ -118,10 +118,13 @@ def euclidean_to_riemannian_hessian_stack(
     egrad: np.ndarray,
     ehess: np.ndarray,
     vectors: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
+    terms: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Hess f(x)[u_k] for stacks ∇²f(x)[u_k] and u_k (leading axis), and the term sizes (b,).
 
-    ``manifold`` must pass ``stacks_hessian``; the formulas are in the module docstring.
+    ``manifold`` must pass ``stacks_hessian``; the formulas are in the module docstring.  The
+    sizes (None unless ``terms``) are ‖∇²f[u_k]‖ + ‖W_k‖ + ‖Hess f[u_k]‖ summed in the order
+    of the per-vector path.
     """
     kind = type(manifold)
     x = np.asarray(point)
@@ -131,26 +134,30 @@ def euclidean_to_riemannian_hessian_stack(
         correction = -_inner_with(x, normal[None])[0] * vectors
         inner = _inner_with(x, ehess)
         out = ehess - _expand(inner, ehess.ndim) * x + correction
-        return out, row_norms(ehess) + row_norms(correction) + row_norms(out)
-    if kind is Stiefel:
+        parts = (ehess, correction, out)
+    elif kind is Stiefel:
         xt = np.swapaxes(x, -1, -2)
         normal = egrad - (egrad - x @ _sym(xt @ egrad))  # P_X^⊥ ∇f, as pymanopt
         # (−U Xᵀ) N, in pymanopt's order of the products
         correction = -vectors @ xt @ normal - x @ _sym(np.swapaxes(vectors, -1, -2) @ normal)
         out = ehess - x @ _sym(xt @ ehess) + correction
-        return out, row_norms(ehess) + row_norms(correction) + row_norms(out)
-    if kind is Oblique:
+        parts = (ehess, correction, out)
+    elif kind is Oblique:
         projected = ehess - x * np.sum(x * ehess, axis=-2, keepdims=True)
         out = projected - vectors * np.sum(x * egrad, axis=0)[None, :]
-        return out, row_norms(ehess) + row_norms(out) + row_norms(out - projected)
-    if kind is Euclidean:
-        size = row_norms(ehess)
-        return ehess, 2.0 * size + row_norms(ehess - ehess)
-    if kind is SpecialOrthogonalGroup:
+        parts = (ehess, out, out - projected) if terms else ()
+    elif kind is Euclidean:
+        out = ehess
+        parts = (ehess, out, out - ehess) if terms else ()
+    elif kind is SpecialOrthogonalGroup:
         xt = np.swapaxes(x, -1, -2)
         xt_ehess = xt @ ehess
         out = _skew(xt_ehess - vectors @ _sym(xt @ egrad))
         # the per-vector path measures W_u against pymanopt's projection skew(Xᵀ ∇²f[u])
-        projected = _skew(xt_ehess)
-        return out, row_norms(ehess) + row_norms(out) + row_norms(out - projected)
-    raise TypeError(f"no stacked Hessian conversion for {manifold}; check stacks_hessian first")
+        parts = (ehess, out, out - _skew(xt_ehess)) if terms else ()
+    else:
+        raise TypeError(f"no stacked Hessian conversion for {manifold}; check stacks_hessian first")
+    if not terms:
+        return out, None
+    first, second, third = (row_norms(part) for part in parts)
+    return out, first + second + third

@@ -22,9 +22,12 @@ class Householder:
     """
 
     def __init__(self, x: np.ndarray):
-        factors, tau = scipy.linalg.qr(x, mode="raw")[0]
+        factors, tau = _geqrf(x)
         self._n, self._p = x.shape
-        vectors = np.tril(factors, -1)[:, : self._p]
+        if self._p == 1:  # a unit vector: one reflector (the sphere's bases)
+            vectors = factors[:, :1].copy()
+        else:
+            vectors = np.tril(factors, -1)[:, : self._p]
         vectors[np.arange(self._p), np.arange(self._p)] = 1.0
         self._v = vectors  # Householder vectors (unit lower trapezoidal)
         self._tau = tau
@@ -34,7 +37,7 @@ class Householder:
         out = np.array(m, dtype=float, copy=True)
         for j in range(self._p):
             v = self._v[:, j]
-            out -= self._tau[j] * np.outer(v, v @ out)
+            out -= self._tau[j] * (v[:, None] * (v @ out)[None, :])  # τ v (vᵀ out)
         return out
 
     def apply(self, m: np.ndarray) -> np.ndarray:
@@ -42,8 +45,36 @@ class Householder:
         out = np.array(m, dtype=float, copy=True)
         for j in reversed(range(self._p)):
             v = self._v[:, j]
-            out -= self._tau[j] * np.outer(v, v @ out)
+            out -= self._tau[j] * (v[:, None] * (v @ out)[None, :])
         return out
+
+
+#: LAPACK's optimal workspace of ``geqrf`` per shape (its workspace query, made once)
+_GEQRF_LWORK: dict[tuple[int, int], int] = {}
+
+
+def _geqrf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """LAPACK ``dgeqrf`` of a real matrix: what ``scipy.linalg.qr(x, mode="raw")`` returns.
+
+    The same routine with the same workspace as scipy's wrapper, called directly: scipy's
+    checks and its workspace query on every call cost more than the factorization of the
+    small matrices met here.
+    """
+    a = np.asarray(x)
+    if a.dtype != np.float64 or a.ndim != 2 or a.size == 0 or not np.all(np.isfinite(a)):
+        return scipy.linalg.qr(a, mode="raw")[0]  # scipy's checks and messages
+    key = a.shape
+    lwork = _GEQRF_LWORK.get(key)
+    if lwork is None:
+        lwork = int(_DGEQRF(a, lwork=-1)[-2][0])
+        _GEQRF_LWORK[key] = lwork
+    factors, tau, _, info = _DGEQRF(a, lwork=lwork, overwrite_a=False)
+    if info < 0:  # pragma: no cover - a LAPACK argument error
+        raise ValueError(f"illegal value in {-info}th argument of internal geqrf")
+    return factors, tau
+
+
+_DGEQRF = scipy.linalg.get_lapack_funcs("geqrf", dtype=np.float64)
 
 
 class Complement:
