@@ -39,6 +39,10 @@ class RiemannianHessian:
         self._asymmetry_norm: float | None = 0.0
 
     def _record(self, terms: list[float], norms: Any) -> None:
+        if type(norms) is float and norms == 1.0:  # unit basis vectors: size / 1 = size
+            for size in terms:
+                self.term_size = max(self.term_size, size)
+            return
         for size, norm in zip(terms, np.broadcast_to(norms, (len(terms),)), strict=True):
             if norm > 0 and np.isfinite(norm):
                 self.term_size = max(self.term_size, size / norm)
@@ -85,13 +89,19 @@ class RiemannianHessian:
         # the same c I into every column); the asymmetry below measures the rest directly
         probes = min(d, 2)
         stacked = self.problem.stacks_hessian()  # one conversion per block (geometry.batched)
+        # the bases of the stacked manifolds map the unit coordinates e_j exactly (one nonzero
+        # term per entry), so all d basis vectors at once equal those formed block by block
+        every = self.basis.to_vectors(eye) if stacked and d <= block else None
         # the same blocks on both paths, so the objective's products round off the same way
         edges = [0, probes, *range(probes + block, d, block), d] if probes else [0]
         for start, stop in itertools.pairwise(edges):
             if start == stop:
                 continue
             terms: list[float] | None = [] if start == 0 else None
-            vectors = self.basis.to_vectors(eye[start:stop])
+            if every is not None:
+                vectors = every[start:stop]
+            else:
+                vectors = self.basis.to_vectors(eye[start:stop])
             if stacked:
                 images = self.problem.riemannian_hessian_stack(
                     self.point, vectors, stop - start, terms

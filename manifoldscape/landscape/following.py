@@ -20,7 +20,7 @@ Hess f(x)[η] = −grad f(x), to round-off (``newton_polish``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -163,8 +163,12 @@ def newton_polish(
     radius: float,
     dense_limit: int,
     divergence: float,
+    model: LocalModel | None = None,
 ) -> tuple[Any, float, float]:
     """Riemannian Newton steps to round-off; returns the best point, ‖grad f‖, its scale, floor.
+
+    ``model``, if given, is ``local_model`` at x already formed (dense, or matrix-free without
+    eigenpairs), used for the first step instead of forming it again.
 
     Stops when ‖grad f‖ is at its round-off floor (``manifoldscape.core.tolerance``) or when it
     has stopped decreasing.  At a degenerate critical point Newton converges
@@ -178,7 +182,8 @@ def newton_polish(
     best = (x, math.inf, 0.0, 0.0)
     stalled, previous, shrinking = 0, math.nan, False
     for _ in range(newton_steps + 1):
-        model = local_model(problem, x, dense_limit, 0)
+        if model is None:
+            model = local_model(problem, x, dense_limit, 0)
         if not (np.isfinite(model.gradient_norm) and np.isfinite(model.tolerance_scale)):
             break
         progress = model.gradient_norm < 0.9 * best[1] or shrinking
@@ -203,7 +208,7 @@ def newton_polish(
             extrapolated = manifold.retraction(x, model.basis.to_vector(eta / (1.0 - rate)))
             if problem.gradient_norm(extrapolated) < problem.gradient_norm(candidate):
                 candidate = extrapolated
-        x, previous = candidate, norm
+        x, previous, model = candidate, norm, None
         if point_norm(x) > divergence or not np.isfinite(problem.cost(x)):
             break
     return best
@@ -232,6 +237,7 @@ def follow(
     """
     manifold = problem.manifold
     best_x, best_norm, stalled = x, math.inf, 0
+    last = None  # the local model at x when the loop stops there (Newton's first step reuses it)
     if modes is not None:
         target = len(modes)
     if target is not None:
@@ -250,6 +256,7 @@ def follow(
             if model.gradient_norm <= 1e-4 * model.tolerance_scale + model.floor and (
                 modes is None or step >= ESCAPE_STEPS
             ):
+                last = model
                 break
             ascend = None
             if modes:
@@ -273,9 +280,17 @@ def follow(
         radius=radius,
         dense_limit=dense_limit,
         divergence=divergence,
+        model=_without_eigenpairs(last),
     )
     # converged unless the certificate's gradient test says "not critical" for sure
     return RunResult(point, gradient_norm, gradient_norm <= rtol_gradient * scale + floor, scale)
+
+
+def _without_eigenpairs(model: LocalModel | None) -> LocalModel | None:
+    """The model as ``local_model(..., k_lowest=0)`` would form it (matrix-free: no eigenpairs)."""
+    if model is None or model.operator is None:
+        return model  # dense: every eigenpair, whatever k_lowest
+    return replace(model, eigenvalues=None, eigenvectors=None)
 
 
 def tracked_modes(manifold: Any, x: Any, model: LocalModel, modes: list[Any]) -> np.ndarray:
