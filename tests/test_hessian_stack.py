@@ -28,6 +28,7 @@ from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.core.tolerance import safe_norm
 from manifoldscape.geometry import (
     batch_item,
+    projection_stack,
     random_point,
     stacks_hessian,
     tangent_basis,
@@ -170,3 +171,27 @@ def test_row_norms_are_safe_norms_item_by_item():
     assert got[4] == np.inf
     assert np.isnan(got[5])
     assert row_norms(np.zeros((2, 0))).tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    "manifold", [Sphere(20), Sphere(3, 4), Stiefel(6, 2), Oblique(4, 3)], ids=str
+)
+def test_batched_basis_maps_equal_one_vector_maps_bit_for_bit(manifold, rng):
+    # the census relies on these being exactly the one-vector results (its runs are
+    # sensitive to round-off, and must not change when the code is vectorised)
+    x = random_point(manifold, rng)
+    basis = tangent_basis(manifold, x)
+    coordinates = rng.standard_normal((4, basis.dim))
+    each = basis.to_vectors_each(coordinates)
+    np.testing.assert_array_equal(each, np.stack([basis.to_vector(c) for c in coordinates]))
+    ambient = rng.standard_normal(each.shape)
+    np.testing.assert_array_equal(
+        basis.to_coordinates_each(ambient, 3),
+        np.stack([basis.to_coordinates(v) for v in ambient[:3]]),
+    )
+    np.testing.assert_array_equal(
+        projection_stack(manifold, x, ambient, 4),
+        np.stack([manifold.projection(x, v) for v in ambient]),
+    )
+    with pytest.raises(ValueError, match="coordinates must have shape"):
+        basis.to_vectors_each(coordinates[:, :-1])

@@ -19,6 +19,7 @@ from manifoldscape.geometry.bases import (
 from manifoldscape.geometry.batched import (
     embedding_stack,
     euclidean_to_riemannian_hessian_stack,
+    projection_stack,
     stacks_hessian,
 )
 from manifoldscape.geometry.fixed_rank import (
@@ -95,6 +96,7 @@ __all__ = [
     "point_norm",
     "point_shape",
     "projection",
+    "projection_stack",
     "pymanopt_compatible",
     "pymanopt_draw",
     "random_point",

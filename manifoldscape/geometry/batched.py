@@ -32,13 +32,18 @@ W_u = Hess f[u] − P_x ∇²f[u] for the classes with their own conversion.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from pymanopt.manifolds import Euclidean, Oblique, SpecialOrthogonalGroup, Sphere, Stiefel
 from pymanopt.manifolds.manifold import Manifold
 
+from manifoldscape.geometry.bases import batch_item, stack_batch
+
 __all__ = [
     "embedding_stack",
     "euclidean_to_riemannian_hessian_stack",
+    "projection_stack",
     "row_norms",
     "stacks_hessian",
 ]
@@ -57,6 +62,20 @@ def embedding_stack(manifold: Manifold, point: np.ndarray, vectors: np.ndarray) 
     if type(manifold) is SpecialOrthogonalGroup:
         return point @ vectors
     return vectors
+
+
+def projection_stack(manifold: Manifold, point: Any, vectors: Any, count: int) -> Any:
+    """P_x(z_k) for the first ``count`` ambient vectors of a batch, as a batch.
+
+    On pymanopt's ``Sphere``, z − ⟨x, z⟩ x for the whole stack with pymanopt's arithmetic (one
+    BLAS dot per item, as its ``tensordot``), so each item equals ``manifold.projection`` of it
+    alone to the last bit; elsewhere ``manifold.projection`` item by item.
+    """
+    if type(manifold) is Sphere and type(vectors) is np.ndarray:
+        x = np.asarray(point)
+        z = np.ascontiguousarray(vectors[:count])
+        return z - _expand(_inner_with(x, z), z.ndim) * x
+    return stack_batch([manifold.projection(point, batch_item(vectors, k)) for k in range(count)])
 
 
 def row_norms(stack: np.ndarray) -> np.ndarray:

@@ -32,21 +32,43 @@ class Householder:
         self._v = vectors  # Householder vectors (unit lower trapezoidal)
         self._tau = tau
 
-    def apply_transpose(self, m: np.ndarray) -> np.ndarray:
-        """Qᵀ m for m of shape (n, k)."""
+    def apply_transpose(self, m: np.ndarray, columnwise: bool = False) -> np.ndarray:
+        """Qᵀ m for m of shape (n, k).
+
+        ``columnwise``: each vᵀm_j by its own dot product, so that every column comes out
+        exactly as it would alone (a matrix-vector product over k columns sums in another
+        order than a dot product, or than the same product on one column).
+        """
         out = np.array(m, dtype=float, copy=True)
         for j in range(self._p):
-            v = self._v[:, j]
-            out -= self._tau[j] * (v[:, None] * (v @ out)[None, :])  # τ v (vᵀ out)
+            self._reflect(out, j, columnwise)
         return out
 
-    def apply(self, m: np.ndarray) -> np.ndarray:
-        """Q m for m of shape (n, k)."""
+    def apply(self, m: np.ndarray, columnwise: bool = False) -> np.ndarray:
+        """Q m for m of shape (n, k) (``columnwise`` as in ``apply_transpose``)."""
         out = np.array(m, dtype=float, copy=True)
         for j in reversed(range(self._p)):
-            v = self._v[:, j]
-            out -= self._tau[j] * (v[:, None] * (v @ out)[None, :])
+            self._reflect(out, j, columnwise)
         return out
+
+    def _reflect(self, out: np.ndarray, j: int, columnwise: bool) -> None:
+        """Apply H_j in place: out ← out − τ_j v_j (v_jᵀ out)."""
+        v = self._v[:, j]
+        if columnwise and out.shape[1] > 1:
+            products = _row_dots(np.ascontiguousarray(out.T), v)
+        else:
+            products = v @ out
+        out -= self._tau[j] * (v[:, None] * products[None, :])
+
+
+def _row_dots(rows: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(⟨r_k, v⟩)_k, each by BLAS ``dot`` as ``v @ r`` of one column computes it."""
+    if _VECDOT is not None:
+        return _VECDOT(rows, v)
+    return np.array([np.dot(r, v) for r in rows])  # numpy < 2
+
+
+_VECDOT = getattr(np, "vecdot", None)
 
 
 #: LAPACK's optimal workspace of ``geqrf`` per shape (its workspace query, made once)

@@ -34,7 +34,13 @@ from manifoldscape.core.tolerance import (
     length_scale,
     safe_norm,
 )
-from manifoldscape.geometry import point_norm, tangent_basis
+from manifoldscape.geometry import (
+    batch_item,
+    point_norm,
+    projection_stack,
+    stack_batch,
+    tangent_basis,
+)
 
 __all__ = [
     "LocalModel",
@@ -261,7 +267,8 @@ def follow(
             ascend = None
             if modes:
                 ascend = tracked_modes(manifold, x, model, modes)
-                modes = [model.basis.to_vector(model.eigenvectors[:, i]) for i in ascend]
+                followed = model.basis.to_vectors_each(model.eigenvectors[:, ascend].T)
+                modes = [batch_item(followed, k) for k in range(len(ascend))]
             eta = following_step(model, target, floor=EIGENVALUE_FLOOR, ascend=ascend)
             norm = float(np.linalg.norm(eta))
             if not np.isfinite(norm):
@@ -299,8 +306,9 @@ def tracked_modes(manifold: Any, x: Any, model: LocalModel, modes: list[Any]) ->
     The modes, tangent vectors at the previous iterate, are projected onto the tangent space at
     x and orthonormalised (U); eigenvector q_i scores ‖Uᵀ q_i‖² and the len(modes) best win.
     """
-    columns = [model.basis.to_coordinates(manifold.projection(x, v)) for v in modes]
-    u = np.linalg.qr(np.stack(columns, axis=1))[0]
+    count = len(modes)
+    projected = projection_stack(manifold, x, stack_batch(modes), count)
+    u = np.linalg.qr(model.basis.to_coordinates_each(projected, count).T)[0]
     overlaps = np.sum((u.T @ model.eigenvectors) ** 2, axis=0)
     chosen = np.argsort(-overlaps, kind="stable")[: len(modes)]
     return np.sort(chosen)
@@ -348,7 +356,8 @@ def displacements(
         lam, q = lam[off], q[:, off]
     scale = float(np.max(np.abs(lam))) if lam.size else 0.0
     tol = 1e-6 * scale + problem.gradient_norm(x) / max(point_norm(x), 1.0)
-    vectors = [basis.to_vector(q[:, j]) for j in range(lam.size)]
+    every = basis.to_vectors_each(q.T)
+    vectors = [batch_item(every, j) for j in range(lam.size)]
     negative = [j for j in range(lam.size) if lam[j] < -tol]
     starts = []
     for j in np.argsort(np.abs(lam), kind="stable"):
