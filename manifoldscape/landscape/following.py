@@ -87,7 +87,7 @@ def local_model(problem: Problem, x: Any, dense_limit: int, k_lowest: int) -> Lo
     basis = tangent_basis(problem.manifold, x)
     hessian = RiemannianHessian(problem, x, basis)
     g = basis.to_coordinates(problem.riemannian_gradient(x))
-    gnorm = float(np.linalg.norm(g))
+    gnorm = point_norm(g)
     length = length_scale(x)
     floor = gradient_floor(safe_norm(problem.euclidean_gradient(x)), gnorm, ambient_size(x))
     if basis.dim <= dense_limit:
@@ -200,7 +200,7 @@ def newton_polish(
         if model.gradient_norm <= model.floor or stalled >= limit:
             break
         eta = following_step(model, None, floor=1e-14)
-        norm = float(np.linalg.norm(eta))
+        norm = point_norm(eta)
         if not np.isfinite(norm) or norm == 0.0:
             break
         if norm > radius:
@@ -270,7 +270,7 @@ def follow(
                 followed = model.basis.to_vectors_each(model.eigenvectors[:, ascend].T)
                 modes = [batch_item(followed, k) for k in range(len(ascend))]
             eta = following_step(model, target, floor=EIGENVALUE_FLOOR, ascend=ascend)
-            norm = float(np.linalg.norm(eta))
+            norm = point_norm(eta)
             if not np.isfinite(norm):
                 break
             if norm > radius:
