@@ -96,13 +96,24 @@ def test_stacked_conversion_equals_per_vector(name, batched, rng):
         stacked = problem.riemannian_hessian_stack(x, vectors, count, terms)
         assert stacked.shape == vectors.shape
         assert len(terms) == count
+        egrad = problem.euclidean_gradient(x)
         for k in range(count):
-            single_terms: list[float] = []
-            single = problem.riemannian_hessian(x, batch_item(vectors, k), single_terms)
-            scale = single_terms[0]
+            u = batch_item(vectors, k)
+            # reference: pymanopt's own conversion, one vector at a time
+            ehess = problem.euclidean_hessian(x, problem.manifold.embedding(x, u))
+            reference = problem.manifold.euclidean_to_riemannian_hessian(x, egrad, ehess, u)
+            weingarten = reference - problem.manifold.projection(x, ehess)
+            scale = safe_norm(ehess) + safe_norm(weingarten) + safe_norm(reference)
             assert scale > 0
-            assert safe_norm(stacked[k] - single) <= 1e-13 * scale
+            assert safe_norm(stacked[k] - reference) <= 1e-13 * scale
             assert abs(terms[k] - scale) <= 1e-13 * scale
+            # and the one-vector path of the problem (stacked formulas on a stack of one when
+            # the arrays are contiguous, pymanopt's methods otherwise)
+            for vector in (u, np.ascontiguousarray(u)):
+                single_terms: list[float] = []
+                single = problem.riemannian_hessian(x, vector, single_terms)
+                assert safe_norm(single - reference) <= 1e-13 * scale
+                assert abs(single_terms[0] - scale) <= 1e-13 * scale
         # the list form goes through the same conversion
         listed = problem.riemannian_hessian_batch(x, vectors, count)
         np.testing.assert_array_equal(np.stack(listed), stacked)

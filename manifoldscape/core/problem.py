@@ -176,6 +176,11 @@ def _autograd_point(x: Any) -> Any:
     return np.asarray(x)
 
 
+def _contiguous(*arrays: Any) -> bool:
+    """Whether all are C-contiguous numpy arrays (their dot products then round off alike)."""
+    return all(type(a) is np.ndarray and a.flags.c_contiguous for a in arrays)
+
+
 def _embedding(manifold: Manifold, x: Any, tangent_vector: Any) -> Any:
     """Ambient form of a tangent vector (pymanopt's ``Product`` lacks ``embedding``: SO(n))."""
     if isinstance(manifold, Product):
@@ -418,6 +423,15 @@ class Problem:
         self, x: Any, ehess: Any, tangent_vector: Any, terms: list[float] | None = None
     ) -> Any:
         m = self.manifold
+        if stacks_hessian(m) and _contiguous(x, ehess, tangent_vector):
+            # the stacked formulas on a stack of one: pymanopt's arithmetic without its calls
+            egrad, asked = self.euclidean_gradient(x), terms is not None
+            images, sizes = euclidean_to_riemannian_hessian_stack(
+                m, x, egrad, ehess[None], tangent_vector[None], asked
+            )
+            if terms is not None:
+                terms.append(float(sizes[0]))
+            return images[0]
         if corrects_hessian(m):  # pymanopt's conversion is missing or wrong (geometry.generic)
             out = as_tangent(
                 m,
