@@ -6,8 +6,9 @@ critical points, 20 classes modulo sign, ±v_i of index i − 1.  For each ``sta
 (``explore=True``, the default: mode following outward from the classes found), run
 ``census(problem, starts, seed=s, explore=...)`` and check, independently of the census, that
 every class is a unit eigenvector (residual at round-off) with index i − 1 and that both signs
-were reached (``copies == 2``).  Reported: the median number of runs and time, how many of the
-seeds found all 40 points, and per variant the smallest ``starts`` at which every seed did.
+were reached (``copies == 2``).  Reported: the median number of runs, wall time and CPU time
+of this process (the steadier figure on a shared machine), how many of the seeds found all 40
+points, and per variant the smallest ``starts`` at which every seed did.
 
 There is no census in pymanopt to compare with; the reference line is what plain numpy does
 with the structure the census does not use, ``numpy.linalg.eigh`` of A (all eigenvectors at
@@ -81,21 +82,24 @@ def main() -> None:
     for explore in (False, True):
         print(f"explore={explore}")
         print(
-            f"{'starts':>6}  {'runs':>5}  {'median time':>11}  {'all found':>9}  classes (per seed)"
+            f"{'starts':>6}  {'runs':>5}  {'median time':>11}  {'median CPU':>10}  "
+            f"{'all found':>9}  classes (per seed)"
         )
         smallest = None
         for starts in args.starts:
-            times, found, classes, runs = [], 0, [], []
+            times, cpu, found, classes, runs = [], [], 0, [], []
             for seed in args.seeds:
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 result = census(problem, starts, seed=seed, explore=explore)
                 times.append(time.perf_counter() - t)
+                cpu.append(time.process_time() - c)
                 found += all_found(problem, result)
                 classes.append(len(result.classes))
                 runs.append(result.runs)
             print(
                 f"{starts:>6}  {statistics.median(runs):>5.0f}  "
-                f"{statistics.median(times):>9.2f} s  {found:>4}/{len(args.seeds):<4}  {classes}"
+                f"{statistics.median(times):>9.2f} s  {statistics.median(cpu):>8.2f} s  "
+                f"{found:>4}/{len(args.seeds):<4}  {classes}"
             )
             if smallest is None and found == len(args.seeds):
                 smallest = (starts, statistics.median(times), statistics.median(runs))

@@ -4,8 +4,8 @@
 
     manifoldscape census NAME [--param KEY=VALUE ...] [--seed N] [--starts N]
                               [--solver NAME ...] [--census-seed N] [--no-explore]
-                              [--explore-runs N] [--workers N] [--connect] [--json]
-                              [--no-progress]
+                              [--explore-runs N] [--workers N | --scheduler ADDRESS]
+                              [--connect] [--json] [--no-progress]
     manifoldscape plot morse|cascade|disconnectivity NAME [--param KEY=VALUE ...] [--seed N]
                               [--starts N] [--census-seed N] --output FILE.png|FILE.svg
 
@@ -19,7 +19,10 @@ classes the gradient flow joins, with cost drops and dispersiveness) and the bar
 minima classes, as tables or as the JSON keys ``graph`` and ``barriers``.  ``plot morse`` draws
 the Morse diagram, cost against index (seed 003 Fig. 6, right); ``plot cascade`` the cascade
 graph over it; ``plot disconnectivity`` the Becker–Karplus disconnectivity graph of the minima.
-``--workers N`` runs the random starts on N processes (same census for any N).  A progress bar
+``--workers N`` runs the random starts and explore runs on N processes, ``--scheduler local`` on
+a Dask LocalCluster of N worker processes, ``--scheduler tcp://HOST:PORT`` on a running Dask
+scheduler (reached within 10 s; it must be trusted: Dask clients unpickle what it sends); the
+census is the same whatever runs it.  A progress bar
 goes to standard error unless ``--no-progress``.
 """
 
@@ -72,6 +75,12 @@ def _add_census_arguments(sub: argparse.ArgumentParser, shared: Any) -> None:
         metavar="N",
         help="processes for the random starts and explore runs (default 1; same census for any N)",
     )
+    sub.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the searches on Dask: 'local' (a LocalCluster of --workers processes) or the "
+        "address tcp://HOST:PORT of a running scheduler",
+    )
     sub.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
@@ -93,6 +102,7 @@ def _run_census(
         except ValueError as exc:
             raise shared.UsageError(shared.one_line(exc)) from exc
     census_seed = args.seed + 1 if args.census_seed is None else args.census_seed
+    client = _scheduler_client(args, shared)
     try:
         result = census(
             problem,
@@ -103,11 +113,43 @@ def _run_census(
             explore_runs=args.explore_runs,
             progress=not args.no_progress,
             connect=connect,
-            workers=args.workers,
+            workers=1 if client is not None else args.workers,
+            scheduler=client,
         )
     except (ValueError, TypeError) as exc:
         raise shared.UsageError(f"census of {args.name!r}: {shared.one_line(exc)}") from exc
+    finally:
+        if client is not None:
+            from manifoldscape.experiments.sweep.executors import close_client
+
+            close_client(client)
     return result, parameters, census_seed
+
+
+#: seconds to reach a Dask scheduler given by --scheduler
+SCHEDULER_TIMEOUT = 10.0
+
+
+def _scheduler_client(args: argparse.Namespace, shared: Any) -> Any:
+    """The Dask client of ``--scheduler`` (None without it); a bad or dead address: usage error."""
+    if args.scheduler is None:
+        return None
+    from manifoldscape.experiments.sweep.executors import dask_client
+    from manifoldscape.experiments.sweep.plan import SweepError
+    from manifoldscape.landscape.starts import check_scheduler
+
+    address = args.scheduler
+    if address != "local":
+        if args.workers != 1:
+            raise shared.UsageError("--workers and --scheduler ADDRESS exclude each other")
+        try:
+            check_scheduler(address, 1)
+        except ValueError as exc:
+            raise shared.UsageError(f"--scheduler: {shared.one_line(exc)}") from exc
+    try:
+        return dask_client(address, args.workers, None, SCHEDULER_TIMEOUT)
+    except SweepError as exc:
+        raise shared.UsageError(f"--scheduler: {shared.one_line(exc)}") from exc
 
 
 def _command_census(args: argparse.Namespace, shared: Any) -> int:

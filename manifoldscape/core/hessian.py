@@ -9,6 +9,7 @@ c ↦ H c is handed to Lanczos (``scipy.sparse.linalg.eigsh``) matrix-free.
 
 from __future__ import annotations
 
+import itertools
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -34,10 +35,14 @@ class RiemannianHessian:
         #: the largest ‖∇²f[u]‖ + ‖W_u‖ + ‖Hess f[u]‖ over the unit vectors u applied so far: the
         #: scale of the round-off of the results (``manifoldscape.core.tolerance``)
         self.term_size = 0.0
-        #: ‖H − Hᵀ‖₂ / 2 of the last matrix formed (0 before)
-        self.asymmetry_norm = 0.0
+        self._skew: np.ndarray | None = None
+        self._asymmetry_norm: float | None = 0.0
 
     def _record(self, terms: list[float], norms: Any) -> None:
+        if type(norms) is float and norms == 1.0:  # unit basis vectors: size / 1 = size
+            for size in terms:
+                self.term_size = max(self.term_size, size)
+            return
         for size, norm in zip(terms, np.broadcast_to(norms, (len(terms),)), strict=True):
             if norm > 0 and np.isfinite(norm):
                 self.term_size = max(self.term_size, size / norm)
@@ -83,29 +88,52 @@ class RiemannianHessian:
         # the terms the conversion cancels are measured on the first two columns (a shift puts
         # the same c I into every column); the asymmetry below measures the rest directly
         probes = min(d, 2)
-        if probes:
-            terms: list[float] = []
-            images = self.problem.riemannian_hessian_batch(
-                self.point, self.basis.to_vectors(eye[:probes]), probes, terms
-            )
-            self.applications += probes
-            self._record(terms, 1.0)
-            h[:, :probes] = self.basis.to_coordinates_batch(stack_batch(images)).T
-        for start in range(probes, d, block):
-            stop = min(start + block, d)
-            vectors = self.basis.to_vectors(eye[start:stop])
-            images = self.problem.riemannian_hessian_batch(self.point, vectors, stop - start)
+        stacked = self.problem.stacks_hessian()  # one conversion per block (geometry.batched)
+        # the bases of the stacked manifolds map the unit coordinates e_j exactly (one nonzero
+        # term per entry), so all d basis vectors at once equal those formed block by block
+        every = self.basis.to_vectors(eye) if stacked and d <= block else None
+        # the same blocks on both paths, so the objective's products round off the same way
+        edges = [0, probes, *range(probes + block, d, block), d] if probes else [0]
+        for start, stop in itertools.pairwise(edges):
+            if start == stop:
+                continue
+            terms: list[float] | None = [] if start == 0 else None
+            if every is not None:
+                vectors = every[start:stop]
+            else:
+                vectors = self.basis.to_vectors(eye[start:stop])
+            if stacked:
+                images = self.problem.riemannian_hessian_stack(
+                    self.point, vectors, stop - start, terms
+                )
+            else:
+                batch = self.problem.riemannian_hessian_batch(
+                    self.point, vectors, stop - start, terms
+                )
+                images = stack_batch(batch)
             self.applications += stop - start
-            h[:, start:stop] = self.basis.to_coordinates_batch(stack_batch(images)).T
+            if terms is not None:
+                self._record(terms, 1.0)
+            h[:, start:stop] = self.basis.to_coordinates_batch(images).T
+        self._skew = None
         if d and np.all(np.isfinite(h)):
             scale = float(np.max(np.abs(h)))
             skew = 0.5 * (h - h.T)
-            self.asymmetry = float(np.max(np.abs(h - h.T))) / scale if scale > 0 else 0.0
-            self.asymmetry_norm = _spectral_norm_estimate(skew) if np.any(skew) else 0.0
+            self.asymmetry = 2.0 * float(np.max(np.abs(skew))) / scale if scale > 0 else 0.0
+            self._skew = skew  # its spectral norm (``asymmetry_norm``) on demand
+            self._asymmetry_norm = None
         else:
             self.asymmetry = 0.0 if not d else float("nan")
-            self.asymmetry_norm = 0.0 if not d else float("nan")
+            self._asymmetry_norm = 0.0 if not d else float("nan")
         return 0.5 * (h + h.T)
+
+    @property
+    def asymmetry_norm(self) -> float:
+        """‖H − Hᵀ‖₂ / 2 of the last matrix formed (0 before), computed when first asked."""
+        if self._asymmetry_norm is None:
+            skew = self._skew
+            self._asymmetry_norm = _spectral_norm_estimate(skew) if np.any(skew) else 0.0
+        return self._asymmetry_norm
 
     def linear_operator(self) -> scipy.sparse.linalg.LinearOperator:
         """H as a matrix-free ``LinearOperator`` on R^d (coordinates)."""

@@ -36,12 +36,16 @@ from manifoldscape.geometry import (
     check_point,
     copy_point,
     corrects_hessian,
+    embedding_stack,
     euclidean_to_riemannian_gradient,
     euclidean_to_riemannian_hessian,
+    euclidean_to_riemannian_hessian_stack,
     point_norm,
     pymanopt_compatible,
     require_second_order,
     same_point,
+    stack_batch,
+    stacks_hessian,
 )
 
 
@@ -170,6 +174,11 @@ def _autograd_point(x: Any) -> Any:
     if isinstance(x, (list, tuple)):
         return [np.asarray(p) for p in x]
     return np.asarray(x)
+
+
+def _contiguous(*arrays: Any) -> bool:
+    """Whether all are C-contiguous numpy arrays (their dot products then round off alike)."""
+    return all(type(a) is np.ndarray and a.flags.c_contiguous for a in arrays)
 
 
 def _embedding(manifold: Manifold, x: Any, tangent_vector: Any) -> Any:
@@ -414,6 +423,15 @@ class Problem:
         self, x: Any, ehess: Any, tangent_vector: Any, terms: list[float] | None = None
     ) -> Any:
         m = self.manifold
+        if stacks_hessian(m) and _contiguous(x, ehess, tangent_vector):
+            # the stacked formulas on a stack of one: pymanopt's arithmetic without its calls
+            egrad, asked = self.euclidean_gradient(x), terms is not None
+            images, sizes = euclidean_to_riemannian_hessian_stack(
+                m, x, egrad, ehess[None], tangent_vector[None], asked
+            )
+            if terms is not None:
+                terms.append(float(sizes[0]))
+            return images[0]
         if corrects_hessian(m):  # pymanopt's conversion is missing or wrong (geometry.generic)
             out = as_tangent(
                 m,
@@ -463,6 +481,47 @@ class Problem:
 
         ``terms`` as in ``riemannian_hessian``, one entry per vector.
         """
+        if self.stacks_hessian(tangent_vectors):
+            return list(self.riemannian_hessian_stack(x, tangent_vectors, count, terms))
+        return self._riemannian_hessian_list(x, tangent_vectors, count, terms)
+
+    def stacks_hessian(self, tangent_vectors: Any = None) -> bool:
+        """Whether a batch of tangent vectors (arrays) is converted at once (``geometry``)."""
+        return stacks_hessian(self.manifold) and (
+            tangent_vectors is None or type(tangent_vectors) is np.ndarray
+        )
+
+    def riemannian_hessian_stack(
+        self, x: Any, tangent_vectors: Any, count: int, terms: list[float] | None = None
+    ) -> Any:
+        """Hess f(x)[u_k] for the first ``count`` vectors of a batch, as a batch (leading axis).
+
+        Where ``stacks_hessian`` holds, the Euclidean products (one call if the objective is
+        batched) are converted for the whole stack at once by
+        ``geometry.euclidean_to_riemannian_hessian_stack``; elsewhere vector by vector.
+        ``terms`` as in ``riemannian_hessian``, one entry per vector.
+        """
+        if not self.stacks_hessian(tangent_vectors):
+            return stack_batch(self._riemannian_hessian_list(x, tangent_vectors, count, terms))
+        m = self.manifold
+        # contiguous, as a stack of separate vectors would be: the products round off the same
+        vectors = np.ascontiguousarray(tangent_vectors[:count])
+        embedded = embedding_stack(m, x, vectors)
+        if self.objective.batched_hessian:
+            ehess = self.objective.euclidean_hessian(x, self._entry(x)["data"], embedded)
+            _check_shapes(ehess, embedded, "euclidean_hessian", "the batch of directions")
+        else:
+            ehess = np.stack([self.euclidean_hessian(x, e) for e in embedded])
+        images, sizes = euclidean_to_riemannian_hessian_stack(
+            m, x, self.euclidean_gradient(x), ehess, vectors, terms is not None
+        )
+        if terms is not None:
+            terms.extend(sizes.tolist())
+        return images
+
+    def _riemannian_hessian_list(
+        self, x: Any, tangent_vectors: Any, count: int, terms: list[float] | None
+    ) -> list[Any]:
         m = self.manifold
         vectors = [batch_item(tangent_vectors, k) for k in range(count)]
         if not self.objective.batched_hessian or isinstance(m, Product):

@@ -3,7 +3,8 @@
 Seeded points, point checks and second-order retractions (``points``), orthonormal tangent bases
 in the manifold's own metric, batched (``bases``), the generic path for manifolds without a
 fast path and the fixes of pymanopt's defects (``generic``), layouts and isolated pymanopt draws
-(``layout``), and the second-order fixed-rank manifolds that pymanopt lacks (``fixed_rank``).
+(``layout``), the Hessian conversion on stacks of directions (``batched``), and the
+second-order fixed-rank manifolds that pymanopt lacks (``fixed_rank``).
 This layer sits just above the boundary layer and below the core: it imports pymanopt, numpy,
 scipy and ``manifoldscape.boundary`` only.
 """
@@ -14,6 +15,12 @@ from manifoldscape.geometry.bases import (
     generic_tangent_basis,
     stack_batch,
     tangent_basis,
+)
+from manifoldscape.geometry.batched import (
+    embedding_stack,
+    euclidean_to_riemannian_hessian_stack,
+    projection_stack,
+    stacks_hessian,
 )
 from manifoldscape.geometry.fixed_rank import (
     FixedRank,
@@ -77,8 +84,10 @@ __all__ = [
     "copy_point",
     "corrects_hessian",
     "dimension",
+    "embedding_stack",
     "euclidean_to_riemannian_gradient",
     "euclidean_to_riemannian_hessian",
+    "euclidean_to_riemannian_hessian_stack",
     "generic_tangent_basis",
     "has_second_order_retraction",
     "inner_product",
@@ -87,6 +96,7 @@ __all__ = [
     "point_norm",
     "point_shape",
     "projection",
+    "projection_stack",
     "pymanopt_compatible",
     "pymanopt_draw",
     "random_point",
@@ -96,6 +106,7 @@ __all__ = [
     "same_point",
     "second_order_retraction",
     "stack_batch",
+    "stacks_hessian",
     "tangent_basis",
     "to_tangent_space",
     "transport",

@@ -80,6 +80,9 @@ class TangentBasis:
     dim: int
     _to_vectors: Any
     _to_coordinates: Any
+    #: optional batched maps computing each item exactly as the one-vector maps would
+    _to_vectors_each: Any = None
+    _to_coordinates_each: Any = None
 
     def to_vectors(self, coordinates: np.ndarray) -> Any:
         """Tangent vectors for a batch of coordinates of shape (b, d)."""
@@ -100,6 +103,30 @@ class TangentBasis:
     def to_coordinates(self, vector: Any) -> np.ndarray:
         """Coordinates (d,) of one tangent vector."""
         return self._to_coordinates(_batch(vector))[0]
+
+    def to_vectors_each(self, coordinates: np.ndarray) -> Any:
+        """``to_vector`` of each row of (b, d) coordinates, as a batch, to the last bit.
+
+        Batched maps may round off differently from the same map on one vector (a
+        matrix-vector product sums in another order than a dot product); this one gives each
+        vector exactly as ``to_vector`` alone would, batched where the basis knows how.
+        """
+        c = np.asarray(coordinates, dtype=float)
+        if self._to_vectors_each is not None:
+            if c.ndim != 2 or c.shape[1] != self.dim:
+                raise ValueError(f"coordinates must have shape (b, {self.dim}), got {c.shape}")
+            return self._to_vectors_each(c)
+        return stack_batch([self.to_vector(row) for row in c])
+
+    def to_coordinates_each(self, vectors: Any, count: int) -> np.ndarray:
+        """``to_coordinates`` of each of the first ``count`` vectors of a batch: (count, d).
+
+        Each row exactly as ``to_coordinates`` of that vector alone (see ``to_vectors_each``).
+        """
+        if self._to_coordinates_each is not None and type(vectors) is np.ndarray:
+            return self._to_coordinates_each(vectors[:count])
+        rows = [self.to_coordinates(batch_item(vectors, k)) for k in range(count)]
+        return np.stack(rows) if rows else np.zeros((0, self.dim))
 
     def vectors(self) -> Any:
         """All d basis vectors as a batch (forms a d × ambient array: small d only)."""
@@ -179,7 +206,24 @@ def _stiefel_like_basis(manifold: Manifold, x: np.ndarray, vertical: bool) -> Ta
         omega = np.einsum("ji,bjk->bik", matrix, v)
         return np.concatenate([_skew_coordinates(omega), k_part], axis=1)
 
-    return TangentBasis(manifold, x, dim, to_vectors, to_coordinates)
+    if p != 1:
+        return TangentBasis(manifold, x, dim, to_vectors, to_coordinates)
+
+    # one column (the sphere): a batch of b vectors is an n × b block whose columns are reflected
+    # one dot product each, as one vector alone is (``Householder.apply(..., columnwise=True)``)
+    def to_vectors_each(c: np.ndarray) -> np.ndarray:
+        padded = np.zeros((n, c.shape[0]))
+        padded[1:, :] = c.T
+        out = householder.apply(padded, columnwise=True)
+        return out.T.reshape((c.shape[0], *shape))
+
+    def to_coordinates_each(v: np.ndarray) -> np.ndarray:
+        stacked = np.asarray(v, dtype=float).reshape(v.shape[0], n).T
+        return householder.apply_transpose(stacked, columnwise=True)[1:, :].T
+
+    return TangentBasis(
+        manifold, x, dim, to_vectors, to_coordinates, to_vectors_each, to_coordinates_each
+    )
 
 
 def _fast_basis(manifold: Manifold, x: np.ndarray) -> TangentBasis:

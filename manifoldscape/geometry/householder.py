@@ -22,28 +22,81 @@ class Householder:
     """
 
     def __init__(self, x: np.ndarray):
-        factors, tau = scipy.linalg.qr(x, mode="raw")[0]
+        factors, tau = _geqrf(x)
         self._n, self._p = x.shape
-        vectors = np.tril(factors, -1)[:, : self._p]
+        if self._p == 1:  # a unit vector: one reflector (the sphere's bases)
+            vectors = factors[:, :1].copy()
+        else:
+            vectors = np.tril(factors, -1)[:, : self._p]
         vectors[np.arange(self._p), np.arange(self._p)] = 1.0
         self._v = vectors  # Householder vectors (unit lower trapezoidal)
         self._tau = tau
 
-    def apply_transpose(self, m: np.ndarray) -> np.ndarray:
-        """Qᵀ m for m of shape (n, k)."""
+    def apply_transpose(self, m: np.ndarray, columnwise: bool = False) -> np.ndarray:
+        """Qᵀ m for m of shape (n, k).
+
+        ``columnwise``: each vᵀm_j by its own dot product, so that every column comes out
+        exactly as it would alone (a matrix-vector product over k columns sums in another
+        order than a dot product, or than the same product on one column).
+        """
         out = np.array(m, dtype=float, copy=True)
         for j in range(self._p):
-            v = self._v[:, j]
-            out -= self._tau[j] * np.outer(v, v @ out)
+            self._reflect(out, j, columnwise)
         return out
 
-    def apply(self, m: np.ndarray) -> np.ndarray:
-        """Q m for m of shape (n, k)."""
+    def apply(self, m: np.ndarray, columnwise: bool = False) -> np.ndarray:
+        """Q m for m of shape (n, k) (``columnwise`` as in ``apply_transpose``)."""
         out = np.array(m, dtype=float, copy=True)
         for j in reversed(range(self._p)):
-            v = self._v[:, j]
-            out -= self._tau[j] * np.outer(v, v @ out)
+            self._reflect(out, j, columnwise)
         return out
+
+    def _reflect(self, out: np.ndarray, j: int, columnwise: bool) -> None:
+        """Apply H_j in place: out ← out − τ_j v_j (v_jᵀ out)."""
+        v = self._v[:, j]
+        if columnwise and out.shape[1] > 1:
+            products = _row_dots(np.ascontiguousarray(out.T), v)
+        else:
+            products = v @ out
+        out -= self._tau[j] * (v[:, None] * products[None, :])
+
+
+def _row_dots(rows: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(⟨r_k, v⟩)_k, each by BLAS ``dot`` as ``v @ r`` of one column computes it."""
+    if _VECDOT is not None:
+        return _VECDOT(rows, v)
+    return np.array([np.dot(r, v) for r in rows])  # numpy < 2
+
+
+_VECDOT = getattr(np, "vecdot", None)
+
+
+#: LAPACK's optimal workspace of ``geqrf`` per shape (its workspace query, made once)
+_GEQRF_LWORK: dict[tuple[int, int], int] = {}
+
+
+def _geqrf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """LAPACK ``dgeqrf`` of a real matrix: what ``scipy.linalg.qr(x, mode="raw")`` returns.
+
+    The same routine with the same workspace as scipy's wrapper, called directly: scipy's
+    checks and its workspace query on every call cost more than the factorization of the
+    small matrices met here.
+    """
+    a = np.asarray(x)
+    if a.dtype != np.float64 or a.ndim != 2 or a.size == 0 or not np.all(np.isfinite(a)):
+        return scipy.linalg.qr(a, mode="raw")[0]  # scipy's checks and messages
+    key = a.shape
+    lwork = _GEQRF_LWORK.get(key)
+    if lwork is None:
+        lwork = int(_DGEQRF(a, lwork=-1)[-2][0])
+        _GEQRF_LWORK[key] = lwork
+    factors, tau, _, info = _DGEQRF(a, lwork=lwork, overwrite_a=False)
+    if info < 0:  # pragma: no cover - a LAPACK argument error
+        raise ValueError(f"illegal value in {-info}th argument of internal geqrf")
+    return factors, tau
+
+
+_DGEQRF = scipy.linalg.get_lapack_funcs("geqrf", dtype=np.float64)
 
 
 class Complement:

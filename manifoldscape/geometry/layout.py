@@ -20,13 +20,22 @@ from typing import Any
 import numpy as np
 from pymanopt.manifolds import (
     ComplexEuclidean,
+    ComplexGrassmann,
     Euclidean,
     FixedRankEmbedded,
     Grassmann,
+    HermitianPositiveDefinite,
+    PoincareBall,
+    Positive,
     Product,
+    SkewSymmetric,
+    SpecialHermitianPositiveDefinite,
     SpecialOrthogonalGroup,
     Sphere,
     Stiefel,
+    Symmetric,
+    SymmetricPositiveDefinite,
+    UnitaryGroup,
 )
 from pymanopt.manifolds.manifold import Manifold
 
@@ -60,6 +69,19 @@ __all__ = [
 #: factor by factor, and powers k > 1 of the first four slice by slice
 FAST_PATH = (Sphere, Stiefel, Grassmann, SpecialOrthogonalGroup, Euclidean, ComplexEuclidean)
 _POWERED_FAST = (Stiefel, Grassmann, SpecialOrthogonalGroup)
+#: the pymanopt classes whose ``_k`` is a number of copies (elsewhere it can be a rank)
+_POWERED = (
+    *_POWERED_FAST,
+    ComplexGrassmann,
+    UnitaryGroup,
+    SymmetricPositiveDefinite,
+    HermitianPositiveDefinite,
+    SpecialHermitianPositiveDefinite,
+    PoincareBall,
+    Positive,
+    Symmetric,
+    SkewSymmetric,
+)
 
 
 def hook(manifold: Manifold, name: str) -> Any:
@@ -82,39 +104,11 @@ def power(manifold: Manifold) -> int:
 
 def _has_power(manifold: Manifold) -> bool:
     # pymanopt names the rank k in the fixed-rank and PSD manifolds too: only these mean a power
-    from pymanopt.manifolds import (
-        ComplexGrassmann,
-        HermitianPositiveDefinite,
-        PoincareBall,
-        Positive,
-        SkewSymmetric,
-        SpecialHermitianPositiveDefinite,
-        Symmetric,
-        SymmetricPositiveDefinite,
-        UnitaryGroup,
-    )
-
-    return isinstance(
-        manifold,
-        (
-            *_POWERED_FAST,
-            ComplexGrassmann,
-            UnitaryGroup,
-            SymmetricPositiveDefinite,
-            HermitianPositiveDefinite,
-            SpecialHermitianPositiveDefinite,
-            PoincareBall,
-            Positive,
-            Symmetric,
-            SkewSymmetric,
-        ),
-    )
+    return isinstance(manifold, _POWERED)
 
 
 def power_factor(manifold: Manifold) -> Manifold | None:
     """For a power M^k (k > 1) of a manifold M with a structured basis, M (k = 1); else None."""
-    from pymanopt.manifolds import ComplexGrassmann
-
     k = power(manifold)
     if k == 1 or not isinstance(manifold, (*_POWERED_FAST, ComplexGrassmann)):
         return None

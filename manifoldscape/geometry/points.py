@@ -322,6 +322,9 @@ def zero_tangent_vector(manifold: Manifold, point: Any) -> Any:
 
 def point_norm(point: Any) -> float:
     """Euclidean norm of a point or tangent vector in the embedding (product-aware)."""
+    if type(point) is np.ndarray and point.dtype == np.float64 and point.flags.c_contiguous:
+        flat = point.reshape(-1)  # numpy.linalg.norm's own arithmetic, without its dispatch
+        return math.sqrt(flat.dot(flat))
     if hasattr(point, "factors") and hasattr(point, "frobenius_norm"):
         return float(point.frobenius_norm())
     if EmbeddedPoint is not None and isinstance(point, EmbeddedPoint):

@@ -106,7 +106,7 @@ from manifoldscape.geometry import point_norm, random_point, tangent_basis
 from manifoldscape.landscape.classes import Census, CriticalClass
 from manifoldscape.landscape.following import RunResult, displacements
 from manifoldscape.landscape.orbits import completeness, orbit_size
-from manifoldscape.landscape.starts import SearchPool, StartSearches, negated
+from manifoldscape.landscape.starts import SearchPool, StartSearches, check_scheduler, negated
 
 logger = logging.getLogger(__name__)
 
@@ -230,6 +230,7 @@ def census(
     connect: bool = False,
     connect_options: Mapping[str, Any] | None = None,
     workers: int = 1,
+    scheduler: Any = None,
 ) -> Census:
     """Find the critical points of every index of ``problem`` and certify them (module docstring).
 
@@ -254,8 +255,11 @@ def census(
     random starts, and each explored class's displaced runs, on that many processes
     (``manifoldscape.landscape.starts``; the problem must pickle): each start is seeded by its
     own child seed and the runs are merged in submission order, so the census is the same —
-    classes, costs, indices, counts — for any number of workers.  Choosing the next class to
-    explore, the merging and the certificates stay in this process.
+    classes, costs, indices, counts — for any number of workers.  ``scheduler`` runs them on a
+    Dask cluster instead, with the same guarantee: a ``distributed.Client``, or the address
+    ``tcp://HOST:PORT`` of a scheduler (connected to within 10 s and closed afterwards; Dask
+    unpickles what the scheduler sends, so use only schedulers you trust).  Choosing the next
+    class to explore, the merging and the certificates stay in this process.
     """
     wall = time.perf_counter()
     if not isinstance(problem, Problem):
@@ -269,6 +273,7 @@ def census(
     dense_limit = require_positive_int(dense_limit, "dense_limit")
     max_matrix_free_index = require_positive_int(max_matrix_free_index, "max_matrix_free_index")
     workers = require_positive_int(workers, "workers")
+    check_scheduler(scheduler, workers)
     if not isinstance(explore, (bool, np.bool_)):
         raise TypeError(f"explore must be True or False, got {explore!r}")
     if explore_runs is not None:
@@ -353,7 +358,7 @@ def census(
         classes.append(_Class(run.point, run.gradient_norm, search, cost, run.scale))
         first_run[id(classes[-1])] = runs - 1
 
-    with SearchPool(start_searches, workers) as pool:
+    with SearchPool(start_searches, workers, scheduler) as pool:
         bar = None
         if progress:
             from tqdm.auto import tqdm

@@ -20,7 +20,7 @@ Hess f(x)[η] = −grad f(x), to round-off (``newton_polish``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -34,7 +34,13 @@ from manifoldscape.core.tolerance import (
     length_scale,
     safe_norm,
 )
-from manifoldscape.geometry import point_norm, tangent_basis
+from manifoldscape.geometry import (
+    batch_item,
+    point_norm,
+    projection_stack,
+    stack_batch,
+    tangent_basis,
+)
 
 __all__ = [
     "LocalModel",
@@ -81,7 +87,7 @@ def local_model(problem: Problem, x: Any, dense_limit: int, k_lowest: int) -> Lo
     basis = tangent_basis(problem.manifold, x)
     hessian = RiemannianHessian(problem, x, basis)
     g = basis.to_coordinates(problem.riemannian_gradient(x))
-    gnorm = float(np.linalg.norm(g))
+    gnorm = point_norm(g)
     length = length_scale(x)
     floor = gradient_floor(safe_norm(problem.euclidean_gradient(x)), gnorm, ambient_size(x))
     if basis.dim <= dense_limit:
@@ -163,8 +169,12 @@ def newton_polish(
     radius: float,
     dense_limit: int,
     divergence: float,
+    model: LocalModel | None = None,
 ) -> tuple[Any, float, float]:
     """Riemannian Newton steps to round-off; returns the best point, ‖grad f‖, its scale, floor.
+
+    ``model``, if given, is ``local_model`` at x already formed (dense, or matrix-free without
+    eigenpairs), used for the first step instead of forming it again.
 
     Stops when ‖grad f‖ is at its round-off floor (``manifoldscape.core.tolerance``) or when it
     has stopped decreasing.  At a degenerate critical point Newton converges
@@ -178,7 +188,8 @@ def newton_polish(
     best = (x, math.inf, 0.0, 0.0)
     stalled, previous, shrinking = 0, math.nan, False
     for _ in range(newton_steps + 1):
-        model = local_model(problem, x, dense_limit, 0)
+        if model is None:
+            model = local_model(problem, x, dense_limit, 0)
         if not (np.isfinite(model.gradient_norm) and np.isfinite(model.tolerance_scale)):
             break
         progress = model.gradient_norm < 0.9 * best[1] or shrinking
@@ -189,7 +200,7 @@ def newton_polish(
         if model.gradient_norm <= model.floor or stalled >= limit:
             break
         eta = following_step(model, None, floor=1e-14)
-        norm = float(np.linalg.norm(eta))
+        norm = point_norm(eta)
         if not np.isfinite(norm) or norm == 0.0:
             break
         if norm > radius:
@@ -203,7 +214,7 @@ def newton_polish(
             extrapolated = manifold.retraction(x, model.basis.to_vector(eta / (1.0 - rate)))
             if problem.gradient_norm(extrapolated) < problem.gradient_norm(candidate):
                 candidate = extrapolated
-        x, previous = candidate, norm
+        x, previous, model = candidate, norm, None
         if point_norm(x) > divergence or not np.isfinite(problem.cost(x)):
             break
     return best
@@ -232,6 +243,7 @@ def follow(
     """
     manifold = problem.manifold
     best_x, best_norm, stalled = x, math.inf, 0
+    last = None  # the local model at x when the loop stops there (Newton's first step reuses it)
     if modes is not None:
         target = len(modes)
     if target is not None:
@@ -250,13 +262,15 @@ def follow(
             if model.gradient_norm <= 1e-4 * model.tolerance_scale + model.floor and (
                 modes is None or step >= ESCAPE_STEPS
             ):
+                last = model
                 break
             ascend = None
             if modes:
                 ascend = tracked_modes(manifold, x, model, modes)
-                modes = [model.basis.to_vector(model.eigenvectors[:, i]) for i in ascend]
+                followed = model.basis.to_vectors_each(model.eigenvectors[:, ascend].T)
+                modes = [batch_item(followed, k) for k in range(len(ascend))]
             eta = following_step(model, target, floor=EIGENVALUE_FLOOR, ascend=ascend)
-            norm = float(np.linalg.norm(eta))
+            norm = point_norm(eta)
             if not np.isfinite(norm):
                 break
             if norm > radius:
@@ -273,9 +287,17 @@ def follow(
         radius=radius,
         dense_limit=dense_limit,
         divergence=divergence,
+        model=_without_eigenpairs(last),
     )
     # converged unless the certificate's gradient test says "not critical" for sure
     return RunResult(point, gradient_norm, gradient_norm <= rtol_gradient * scale + floor, scale)
+
+
+def _without_eigenpairs(model: LocalModel | None) -> LocalModel | None:
+    """The model as ``local_model(..., k_lowest=0)`` would form it (matrix-free: no eigenpairs)."""
+    if model is None or model.operator is None:
+        return model  # dense: every eigenpair, whatever k_lowest
+    return replace(model, eigenvalues=None, eigenvectors=None)
 
 
 def tracked_modes(manifold: Any, x: Any, model: LocalModel, modes: list[Any]) -> np.ndarray:
@@ -284,8 +306,9 @@ def tracked_modes(manifold: Any, x: Any, model: LocalModel, modes: list[Any]) ->
     The modes, tangent vectors at the previous iterate, are projected onto the tangent space at
     x and orthonormalised (U); eigenvector q_i scores ‖Uᵀ q_i‖² and the len(modes) best win.
     """
-    columns = [model.basis.to_coordinates(manifold.projection(x, v)) for v in modes]
-    u = np.linalg.qr(np.stack(columns, axis=1))[0]
+    count = len(modes)
+    projected = projection_stack(manifold, x, stack_batch(modes), count)
+    u = np.linalg.qr(model.basis.to_coordinates_each(projected, count).T)[0]
     overlaps = np.sum((u.T @ model.eigenvectors) ** 2, axis=0)
     chosen = np.argsort(-overlaps, kind="stable")[: len(modes)]
     return np.sort(chosen)
@@ -333,7 +356,8 @@ def displacements(
         lam, q = lam[off], q[:, off]
     scale = float(np.max(np.abs(lam))) if lam.size else 0.0
     tol = 1e-6 * scale + problem.gradient_norm(x) / max(point_norm(x), 1.0)
-    vectors = [basis.to_vector(q[:, j]) for j in range(lam.size)]
+    every = basis.to_vectors_each(q.T)
+    vectors = [batch_item(every, j) for j in range(lam.size)]
     negative = [j for j in range(lam.size) if lam[j] < -tol]
     starts = []
     for j in np.argsort(np.abs(lam), kind="stable"):

@@ -1,14 +1,15 @@
-"""The census's runs — random starts and explore runs — serially or on a process pool.
+"""The census's runs — random starts and explore runs — serially, on a process pool or on Dask.
 
 Start i draws its point x₀ from ``numpy.random.default_rng(children[i])``, the i-th child of the
 census's ``SeedSequence``, and goes to the search ``searches[i mod len(searches)]`` (module
 docstring of ``manifoldscape.landscape.census``).  A start is a pure function of the problem, the
 search settings and its child seed, so the starts are independent: with ``workers`` > 1 they run
-on a ``concurrent.futures.ProcessPoolExecutor`` and their results are handed back IN START ORDER,
-so the census merges exactly the same runs in the same order — the same classes, costs, indices
-and counts — whatever the number of workers.  Likewise the explore phase sends the displaced
-runs of one class at a time to the pool and records them in order before it picks the next
-class, exactly as the serial loop does.
+on a ``concurrent.futures.ProcessPoolExecutor``, with a ``scheduler`` on a Dask cluster (the
+search settings scattered to every worker once), and their results are handed back IN START
+ORDER, so the census merges exactly the same runs in the same order — the same classes, costs,
+indices and counts — whatever runs them.  Likewise the explore phase sends the displaced runs of
+one class at a time to the pool and records them in order before it picks the next class,
+exactly as the serial loop does.
 """
 
 from __future__ import annotations
@@ -137,26 +138,57 @@ def _explore_in_worker(x0: Any, modes: list[Any]) -> RunResult:
     return _WORKER.explore(x0, modes)
 
 
-class SearchPool:
-    """The census's runs, in this process (``workers`` = 1) or on a process pool; a context.
+def _run_on_dask(searches: StartSearches, i: int, child: np.random.SeedSequence) -> Any:
+    return searches.run(i, child)
 
-    Results always come back in submission order, so the census is the same for any number of
-    workers.
+
+def _explore_on_dask(searches: StartSearches, x0: Any, modes: list[Any]) -> RunResult:
+    return searches.explore(x0, modes)
+
+
+#: seconds to wait for a Dask scheduler given by its address
+SCHEDULER_TIMEOUT = 10.0
+
+
+class SearchPool:
+    """The census's runs: in this process, on a process pool, or on a Dask cluster; a context.
+
+    ``workers`` > 1 runs them on a ``ProcessPoolExecutor``; ``client`` (a
+    ``distributed.Client``, or a scheduler address ``tcp://HOST:PORT`` to connect to within
+    ``SCHEDULER_TIMEOUT`` seconds and close afterwards) on a Dask cluster, the search settings
+    scattered to every worker once.  Results always come back in submission order, so the
+    census is the same whatever runs it.
     """
 
-    def __init__(self, searches: StartSearches, workers: int = 1):
+    def __init__(self, searches: StartSearches, workers: int = 1, client: Any = None):
         self.searches, self.workers = searches, workers
         self._pool: ProcessPoolExecutor | None = None
+        self._given = client
+        self._client: Any = None
+        self._remote: Any = None  # the searches, scattered to the Dask workers
+
+    def _check_picklable(self, where: str) -> None:
+        try:
+            pickle.dumps(self.searches)
+        except Exception as exc:  # lambdas, closures, open handles in a user's problem
+            raise TypeError(
+                f"{where} needs a picklable problem and solvers (they are sent to worker "
+                f"processes), but pickling failed: {exc}; use workers=1"
+            ) from exc
 
     def __enter__(self) -> SearchPool:
-        if self.workers > 1:
+        if self._given is not None:
+            self._check_picklable("a Dask scheduler")
+            self._client = self._given
+            if isinstance(self._given, str):
+                self._client = _connect(self._given)
             try:
-                pickle.dumps(self.searches)
-            except Exception as exc:  # lambdas, closures, open handles in a user's problem
-                raise TypeError(
-                    f"workers={self.workers} needs a picklable problem and solvers (they are "
-                    f"sent to worker processes), but pickling failed: {exc}; use workers=1"
-                ) from exc
+                self._remote = self._client.scatter(self.searches, broadcast=True, hash=False)
+            except BaseException:
+                self.__exit__()
+                raise
+        elif self.workers > 1:
+            self._check_picklable(f"workers={self.workers}")
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, initializer=_install, initargs=(self.searches,)
             )
@@ -166,6 +198,23 @@ class SearchPool:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+        if self._client is not None:
+            if self._remote is not None:
+                self._remote.release()
+                self._remote = None
+            if isinstance(self._given, str):  # a client this pool opened
+                self._client.close()
+            self._client = None
+
+    def _dask(self, function: Any, *arguments: Sequence[Any]) -> Iterator[Any]:
+        """``function(searches, *items)`` for each item, on the cluster, yielded in order."""
+        count = len(arguments[0])
+        futures = self._client.map(function, [self._remote] * count, *arguments, pure=False)
+        try:
+            for future in futures:
+                yield future.result()
+        finally:
+            self._client.cancel(futures)  # what is left if the caller stopped early
 
     def _chunk(self, count: int) -> int:
         return max(1, count // (4 * self.workers))
@@ -174,6 +223,9 @@ class SearchPool:
         self, children: Sequence[np.random.SeedSequence]
     ) -> Iterator[list[tuple[RunResult, str]]]:
         """Yield each random start's runs (with their search labels) in start order."""
+        if self._remote is not None:
+            yield from self._dask(_run_on_dask, range(len(children)), children)
+            return
         if self._pool is None or len(children) == 1:
             for i, child in enumerate(children):
                 yield self.searches.run(i, child)
@@ -183,6 +235,10 @@ class SearchPool:
 
     def explore(self, tasks: Sequence[tuple[Any, list[Any]]]) -> Iterator[RunResult]:
         """Yield the explore runs from the displaced points ``tasks`` (x0, modes), in order."""
+        if self._remote is not None and tasks:
+            points, modes = [t[0] for t in tasks], [t[1] for t in tasks]
+            yield from self._dask(_explore_on_dask, points, modes)
+            return
         if self._pool is None or len(tasks) == 1:
             for x0, modes in tasks:
                 yield self.searches.explore(x0, modes)
@@ -191,3 +247,45 @@ class SearchPool:
         yield from self._pool.map(
             _explore_in_worker, points, modes, chunksize=self._chunk(len(tasks))
         )
+
+
+def check_scheduler(scheduler: Any, workers: int) -> None:
+    """Refuse a ``scheduler`` that is neither a Dask client nor a ``tcp://HOST:PORT`` address."""
+    if scheduler is None:
+        return
+    if workers > 1:
+        raise ValueError(
+            f"give workers={workers} or a scheduler, not both (a Dask cluster has its own workers)"
+        )
+    if isinstance(scheduler, str):
+        scheme, sep, rest = scheduler.partition("://")
+        host, colon, port = rest.rstrip("/").rpartition(":")
+        if not (scheme == "tcp" and sep and colon and host and port.isdigit()):
+            raise ValueError(
+                f"scheduler must be a Dask scheduler address tcp://HOST:PORT, got {scheduler!r}"
+            )
+        if not 0 < int(port) < 65536:
+            raise ValueError(f"scheduler address {scheduler!r}: port {port} is out of range")
+        return
+    if not all(callable(getattr(scheduler, name, None)) for name in ("scatter", "map", "cancel")):
+        raise TypeError(
+            "scheduler must be a distributed.Client or a Dask scheduler address "
+            f"tcp://HOST:PORT, got {type(scheduler).__name__}"
+        )
+
+
+def _connect(address: str) -> Any:
+    """A ``distributed.Client`` at a scheduler address, within ``SCHEDULER_TIMEOUT`` seconds."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ImportError(
+            "a Dask scheduler needs dask.distributed: pip install 'manifoldscape[dask]'"
+        ) from None
+    try:
+        return Client(address, timeout=SCHEDULER_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        raise ConnectionError(
+            f"cannot reach the Dask scheduler at {address!r} within {SCHEDULER_TIMEOUT:g} s: "
+            f"{' '.join(str(exc).split())[:200]}"
+        ) from exc
