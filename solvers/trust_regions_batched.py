@@ -110,6 +110,7 @@ def _truncated_cg(
     e_pe, e_pd, d_pd = np.zeros(cols.size), np.zeros(cols.size), z_r
     model = np.zeros(cols.size)
     hessian_batch, project, sphere = objective.hessian_batch, geometry.project, geometry.sphere
+    einsum = np.einsum
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for j in range(max_inner):
             if not cols.size:
@@ -117,63 +118,80 @@ def _truncated_cg(
             h_delta = hessian_batch(xs, delta, ds)  # ∇²f(x)[δ]; on the sphere P(·) − (xᵀ∇f) δ
             if sphere:  # and tCG's to_tangent_space after the projection inside Hess
                 h_delta = project(xs, project(xs, h_delta) - ws * delta)
-            d_hd = dots(delta, h_delta)
+            d_hd = einsum("ik,ik->k", delta, h_delta)
             alpha = z_r / d_hd  # d_hd = 0 goes to the boundary below, alpha unused
             e_pe_new = e_pe + 2.0 * alpha * e_pd + alpha * alpha * d_pd
-            boundary = ((d_hd <= 0) | (e_pe_new >= radius_sq)) & alive
-            if boundary.any():
-                b = np.flatnonzero(boundary)
-                eb, db = e_pd[b], d_pd[b]
-                tau = (-eb + np.sqrt(eb * eb + db * (radius_sq[b] - e_pe[b]))) / db
-                eta_out[:, cols[b]] = eta[:, b] + tau * delta[:, b]
-                h_out[:, cols[b]] = h_eta[:, b] + tau * h_delta[:, b]
-                stops[cols[b]] = np.where(d_hd[b] <= 0, _NEGATIVE, _EXCEEDED)
-                iterations[cols[b]] = j + 1
-                alive &= ~boundary
-            e_pe = e_pe_new
-            new_eta = eta + alpha * delta
+            new_eta = alpha * delta
+            new_eta += eta
             step = alpha * h_delta
             new_h_eta = h_eta + step
-            new_model = dots(new_eta, g + 0.5 * new_h_eta)
-            increased = (new_model >= model) & alive
-            if increased.any():  # only through round-off: the previous η is kept
-                c = np.flatnonzero(increased)
-                eta_out[:, cols[c]] = eta[:, c]
-                h_out[:, cols[c]] = h_eta[:, c]
-                stops[cols[c]] = _INCREASED
-                iterations[cols[c]] = j + 1
-                alive &= ~increased
-            eta, h_eta, model = new_eta, new_h_eta, new_model
+            half = 0.5 * new_h_eta
+            half += g
+            new_model = einsum("ik,ik->k", new_eta, half)
             r += step
-            rr = dots(r, r)
+            rr = einsum("ik,ik->k", r, r)
+            # one test for the three exits; sorted out (boundary first) only when one fires
+            negative = d_hd <= 0
+            boundary = negative | (e_pe_new >= radius_sq)
+            increased = new_model >= model
+            stopping = boundary | increased
             if j + 1 >= min_inner:
-                reached = (np.sqrt(np.maximum(rr, 0.0)) <= target) & alive
-                if reached.any():
-                    c = np.flatnonzero(reached)
+                reached = np.sqrt(rr) <= target  # rr is a sum of squares
+                stopping |= reached
+            stopping &= alive
+            if stopping.any():
+                boundary &= alive
+                if boundary.any():
+                    b = np.flatnonzero(boundary)
+                    eb, db = e_pd[b], d_pd[b]
+                    tau = (-eb + np.sqrt(eb * eb + db * (radius_sq[b] - e_pe[b]))) / db
+                    eta_out[:, cols[b]] = eta[:, b] + tau * delta[:, b]
+                    h_out[:, cols[b]] = h_eta[:, b] + tau * h_delta[:, b]
+                    stops[cols[b]] = np.where(negative[b], _NEGATIVE, _EXCEEDED)
+                    iterations[cols[b]] = j + 1
+                    alive &= ~boundary
+                increased &= alive
+                if increased.any():  # only through round-off: the previous η is kept
+                    c = np.flatnonzero(increased)
                     eta_out[:, cols[c]] = eta[:, c]
                     h_out[:, cols[c]] = h_eta[:, c]
-                    stops[cols[c]] = np.where(linear[c], _LINEAR, _SUPERLINEAR)
+                    stops[cols[c]] = _INCREASED
                     iterations[cols[c]] = j + 1
-                    alive &= ~reached
-            live = int(np.count_nonzero(alive))
-            if live == 0:
-                cols = cols[:0]
-                break
-            if live <= 0.75 * cols.size:  # drop the finished columns
-                xs, ds = xs[:, alive], take(ds, alive)
-                ws = None if ws is None else ws[alive]
-                g, r, rr, target, linear = (
-                    g[:, alive],
-                    r[:, alive],
-                    rr[alive],
-                    target[alive],
-                    linear[alive],
-                )
-                radius_sq, eta, h_eta = radius_sq[alive], eta[:, alive], h_eta[:, alive]
-                model, z_r, delta = model[alive], z_r[alive], delta[:, alive]
-                e_pe, e_pd, d_pd, alpha = e_pe[alive], e_pd[alive], d_pd[alive], alpha[alive]
-                cols = cols[alive]
-                alive = np.ones(cols.size, dtype=bool)
+                    alive &= ~increased
+                if j + 1 >= min_inner:
+                    reached &= alive
+                    if reached.any():
+                        c = np.flatnonzero(reached)
+                        eta_out[:, cols[c]] = new_eta[:, c]
+                        h_out[:, cols[c]] = new_h_eta[:, c]
+                        stops[cols[c]] = np.where(linear[c], _LINEAR, _SUPERLINEAR)
+                        iterations[cols[c]] = j + 1
+                        alive &= ~reached
+                live = int(np.count_nonzero(alive))
+                if live == 0:
+                    cols = cols[:0]
+                    break
+                if live <= 0.75 * cols.size:  # drop the finished columns
+                    xs, ds = xs[:, alive], take(ds, alive)
+                    ws = None if ws is None else ws[alive]
+                    g, r, rr, target, linear = (
+                        g[:, alive],
+                        r[:, alive],
+                        rr[alive],
+                        target[alive],
+                        linear[alive],
+                    )
+                    radius_sq, new_eta, new_h_eta = (
+                        radius_sq[alive],
+                        new_eta[:, alive],
+                        new_h_eta[:, alive],
+                    )
+                    new_model, z_r, delta = new_model[alive], z_r[alive], delta[:, alive]
+                    e_pe_new, e_pd, d_pd = e_pe_new[alive], e_pd[alive], d_pd[alive]
+                    alpha = alpha[alive]
+                    cols = cols[alive]
+                    alive = np.ones(cols.size, dtype=bool)
+            e_pe, eta, h_eta, model = e_pe_new, new_eta, new_h_eta, new_model
             beta = rr / z_r
             z_r = rr
             delta *= beta
