@@ -28,6 +28,7 @@ evaluations agree unless a decision lands within round-off of its threshold.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -62,6 +63,71 @@ _STOPS = (
     InnerStop.MAX_INNER_ITERATIONS,
 )
 _ZERO, _NEGATIVE, _EXCEEDED, _INCREASED, _LINEAR, _SUPERLINEAR, _MAX_INNER = range(7)
+
+
+_TAIL = 2  # at most this many running columns: each finishes its tCG alone (_tcg_tail)
+
+
+def _tcg_tail(
+    hessian: Any,
+    project: Any,
+    x: np.ndarray,
+    data: Any,
+    state: tuple[np.ndarray, ...],
+    scalars: tuple[float, ...],
+    linear: bool,
+    j0: int,
+    max_inner: int,
+    min_inner: int,
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """The loop of ``_truncated_cg`` for one column (x: n × 1) from inner iteration ``j0``.
+
+    ``hessian(x, v, data)`` is the Riemannian Hessian product on n × 1 columns, ``project`` the
+    projection to the tangent space (None on ℝⁿ); ``state`` holds
+    η, Hη, g, r, δ (n × 1) and ``scalars`` ⟨η,η⟩, ⟨η,δ⟩, ⟨δ,δ⟩, ⟨r,r⟩, m(η) − f(x), Δ², target.
+    The scalars are Python floats and the inner products BLAS dot products, so a step costs
+    about as much as a step of ``TrustRegions`` (the batched step's fixed cost is what a nearly
+    empty batch would pay).  Returns η, Hη, the inner iteration count and the stop code.
+    """
+    eta, h_eta, g, r, delta = state
+    e_pe, e_pd, d_pd, z_r, model, radius_sq, target = scalars
+    vdot = np.vdot
+    for j in range(j0, max_inner):
+        h_delta = hessian(x, delta, data)
+        d_hd = float(vdot(delta, h_delta))
+        if d_hd <= 0:
+            e_pe_new = e_pe
+        else:
+            alpha = z_r / d_hd
+            e_pe_new = e_pe + 2.0 * alpha * e_pd + alpha * alpha * d_pd
+        if d_hd <= 0 or e_pe_new >= radius_sq:
+            tau = (-e_pd + math.sqrt(e_pd * e_pd + d_pd * (radius_sq - e_pe))) / d_pd
+            code = _NEGATIVE if d_hd <= 0 else _EXCEEDED
+            return eta + tau * delta, h_eta + tau * h_delta, j + 1, code
+        e_pe = e_pe_new
+        new_eta = alpha * delta
+        new_eta += eta
+        step = alpha * h_delta
+        new_h_eta = h_eta + step
+        half = 0.5 * new_h_eta
+        half += g
+        new_model = float(vdot(new_eta, half))
+        if new_model >= model:  # only through round-off: the previous η is kept
+            return eta, h_eta, j + 1, _INCREASED
+        eta, h_eta, model = new_eta, new_h_eta, new_model
+        r += step
+        r_r = float(vdot(r, r))
+        if j + 1 >= min_inner and math.sqrt(max(r_r, 0.0)) <= target:
+            return eta, h_eta, j + 1, _LINEAR if linear else _SUPERLINEAR
+        beta = r_r / z_r
+        z_r = r_r
+        delta = beta * delta
+        delta -= r
+        if project is not None:
+            delta = project(x, delta)
+        e_pd = beta * (e_pd + alpha * d_pd)
+        d_pd = z_r + beta * beta * d_pd
+    return eta, h_eta, max_inner, _MAX_INNER
 
 
 def _truncated_cg(
@@ -111,9 +177,41 @@ def _truncated_cg(
     model = np.zeros(cols.size)
     hessian_batch, project, sphere = objective.hessian_batch, geometry.project, geometry.sphere
     einsum = np.einsum
+    live = cols.size
+
+    def column_hessian(xc: np.ndarray, v: np.ndarray, dc: Any, wc: Any) -> np.ndarray:
+        h = hessian_batch(xc, v, dc)
+        return project(xc, project(xc, h) - wc * v) if sphere else h
+
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for j in range(max_inner):
             if not cols.size:
+                break
+            if live <= _TAIL:  # a nearly empty batch: each column finishes alone
+                for i in np.flatnonzero(alive):
+                    wc = None if ws is None else ws[i]
+                    eta_i, h_i, its, code = _tcg_tail(
+                        lambda xc, v, dc, wc=wc: column_hessian(xc, v, dc, wc),
+                        project if sphere else None,
+                        xs[:, [i]],
+                        take(ds, [i]),
+                        (eta[:, [i]], h_eta[:, [i]], g[:, [i]], r[:, [i]], delta[:, [i]]),
+                        tuple(
+                            float(v[i]) for v in (e_pe, e_pd, d_pd, z_r, model, radius_sq, target)
+                        ),
+                        bool(linear[i]),
+                        j,
+                        max_inner,
+                        min_inner,
+                    )
+                    c = cols[i]
+                    eta_out[:, c], h_out[:, c], iterations[c], stops[c] = (
+                        eta_i[:, 0],
+                        h_i[:, 0],
+                        its,
+                        code,
+                    )
+                cols = cols[:0]
                 break
             h_delta = hessian_batch(xs, delta, ds)  # ∇²f(x)[δ]; on the sphere P(·) − (xᵀ∇f) δ
             if sphere:  # and tCG's to_tangent_space after the projection inside Hess
