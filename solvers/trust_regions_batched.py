@@ -176,7 +176,6 @@ def _truncated_cg(
     e_pe, e_pd, d_pd = np.zeros(cols.size), np.zeros(cols.size), z_r
     model = np.zeros(cols.size)
     hessian_batch, project, sphere = objective.hessian_batch, geometry.project, geometry.sphere
-    einsum = np.einsum
     live = cols.size
 
     def column_hessian(xc: np.ndarray, v: np.ndarray, dc: Any, wc: Any) -> np.ndarray:
@@ -216,7 +215,7 @@ def _truncated_cg(
             h_delta = hessian_batch(xs, delta, ds)  # ∇²f(x)[δ]; on the sphere P(·) − (xᵀ∇f) δ
             if sphere:  # and tCG's to_tangent_space after the projection inside Hess
                 h_delta = project(xs, project(xs, h_delta) - ws * delta)
-            d_hd = einsum("ik,ik->k", delta, h_delta)
+            d_hd = dots(delta, h_delta)
             alpha = z_r / d_hd  # d_hd = 0 goes to the boundary below, alpha unused
             e_pe_new = e_pe + 2.0 * alpha * e_pd + alpha * alpha * d_pd
             new_eta = alpha * delta
@@ -225,9 +224,9 @@ def _truncated_cg(
             new_h_eta = h_eta + step
             half = 0.5 * new_h_eta
             half += g
-            new_model = einsum("ik,ik->k", new_eta, half)
+            new_model = dots(new_eta, half)
             r += step
-            rr = einsum("ik,ik->k", r, r)
+            rr = dots(r, r)
             # one test for the three exits; sorted out (boundary first) only when one fires
             negative = d_hd <= 0
             boundary = negative | (e_pe_new >= radius_sq)
@@ -269,7 +268,7 @@ def _truncated_cg(
                 if live == 0:
                     cols = cols[:0]
                     break
-                if live <= 0.75 * cols.size:  # drop the finished columns
+                if live <= 0.5 * cols.size:  # drop the finished columns
                     xs, ds = xs[:, alive], take(ds, alive)
                     ws = None if ws is None else ws[alive]
                     g, r, rr, target, linear = (
