@@ -268,7 +268,7 @@ def _truncated_cg(
                 if live == 0:
                     cols = cols[:0]
                     break
-                if live <= 0.5 * cols.size:  # drop the finished columns
+                if live <= 0.75 * cols.size:  # drop the finished columns
                     xs, ds = xs[:, alive], take(ds, alive)
                     ws = None if ws is None else ws[alive]
                     g, r, rr, target, linear = (
