@@ -237,34 +237,57 @@ def _truncated_cg(
                 stopping |= reached
             stopping &= alive
             if stopping.any():
-                boundary &= alive
-                if boundary.any():
-                    b = np.flatnonzero(boundary)
-                    eb, db = e_pd[b], d_pd[b]
-                    tau = (-eb + np.sqrt(eb * eb + db * (radius_sq[b] - e_pe[b]))) / db
-                    eta_out[:, cols[b]] = eta[:, b] + tau * delta[:, b]
-                    h_out[:, cols[b]] = h_eta[:, b] + tau * h_delta[:, b]
-                    stops[cols[b]] = np.where(negative[b], _NEGATIVE, _EXCEEDED)
-                    iterations[cols[b]] = j + 1
-                    alive &= ~boundary
-                increased &= alive
-                if increased.any():  # only through round-off: the previous η is kept
-                    c = np.flatnonzero(increased)
-                    eta_out[:, cols[c]] = eta[:, c]
-                    h_out[:, cols[c]] = h_eta[:, c]
-                    stops[cols[c]] = _INCREASED
-                    iterations[cols[c]] = j + 1
-                    alive &= ~increased
-                if j + 1 >= min_inner:
-                    reached &= alive
-                    if reached.any():
-                        c = np.flatnonzero(reached)
-                        eta_out[:, cols[c]] = new_eta[:, c]
-                        h_out[:, cols[c]] = new_h_eta[:, c]
-                        stops[cols[c]] = np.where(linear[c], _LINEAR, _SUPERLINEAR)
+                which = np.flatnonzero(stopping)
+                if which.size <= 2:  # one or two columns: scalar bookkeeping is cheaper
+                    for i in which.tolist():
+                        c = cols[i]
+                        if boundary[i]:
+                            eb, db = e_pd[i], d_pd[i]
+                            tau = (-eb + np.sqrt(eb * eb + db * (radius_sq[i] - e_pe[i]))) / db
+                            eta_out[:, c] = eta[:, i] + tau * delta[:, i]
+                            h_out[:, c] = h_eta[:, i] + tau * h_delta[:, i]
+                            stops[c] = _NEGATIVE if negative[i] else _EXCEEDED
+                        elif increased[i]:
+                            eta_out[:, c], h_out[:, c], stops[c] = (
+                                eta[:, i],
+                                h_eta[:, i],
+                                _INCREASED,
+                            )
+                        else:
+                            eta_out[:, c], h_out[:, c] = new_eta[:, i], new_h_eta[:, i]
+                            stops[c] = _LINEAR if linear[i] else _SUPERLINEAR
+                        iterations[c] = j + 1
+                        alive[i] = False
+                    live -= which.size
+                else:
+                    boundary &= alive
+                    if boundary.any():
+                        b = np.flatnonzero(boundary)
+                        eb, db = e_pd[b], d_pd[b]
+                        tau = (-eb + np.sqrt(eb * eb + db * (radius_sq[b] - e_pe[b]))) / db
+                        eta_out[:, cols[b]] = eta[:, b] + tau * delta[:, b]
+                        h_out[:, cols[b]] = h_eta[:, b] + tau * h_delta[:, b]
+                        stops[cols[b]] = np.where(negative[b], _NEGATIVE, _EXCEEDED)
+                        iterations[cols[b]] = j + 1
+                        alive &= ~boundary
+                    increased &= alive
+                    if increased.any():  # only through round-off: the previous η is kept
+                        c = np.flatnonzero(increased)
+                        eta_out[:, cols[c]] = eta[:, c]
+                        h_out[:, cols[c]] = h_eta[:, c]
+                        stops[cols[c]] = _INCREASED
                         iterations[cols[c]] = j + 1
-                        alive &= ~reached
-                live = int(np.count_nonzero(alive))
+                        alive &= ~increased
+                    if j + 1 >= min_inner:
+                        reached &= alive
+                        if reached.any():
+                            c = np.flatnonzero(reached)
+                            eta_out[:, cols[c]] = new_eta[:, c]
+                            h_out[:, cols[c]] = new_h_eta[:, c]
+                            stops[cols[c]] = np.where(linear[c], _LINEAR, _SUPERLINEAR)
+                            iterations[cols[c]] = j + 1
+                            alive &= ~reached
+                    live = int(np.count_nonzero(alive))
                 if live == 0:
                     cols = cols[:0]
                     break
