@@ -367,6 +367,7 @@ def batched_trust_regions(
         max_inner_iterations=max_inner_iterations,
         rho_regularization=rho_regularization,
     )
+    options = solver.options()
     manifold = problem.manifold
     big_radius = float(max_radius if max_radius is not None else _typical_distance(manifold))
     radius0 = float(initial_radius if initial_radius is not None else big_radius / 8)
@@ -443,7 +444,7 @@ def batched_trust_regions(
                 extra=extra,
             ),
             certificate=certify_point(problem, point, certify, certify_options),
-            options=solver.options(),
+            options=dict(options),
             gradient=gradient,
         )
 
