@@ -11,7 +11,9 @@ Absil, Baker & Gallivan, Found. Comput. Math. 7 (2007), Alg. 10 and 11, in the f
   on the boundary (moved to ‖η‖ = Δ_k along the current direction), when the model would
   increase (round-off), at the residual target ‖r_j‖ ≤ max(‖r_0‖ min(‖r_0‖^θ, κ), τ/2) (τ an
   absolute ``gradient_tolerance``, 0 without one, as in ``TrustRegions``), or after
-  ``max_inner_iterations``;
+  ``max_inner_iterations``; once at most two columns are still running, each finishes its tCG
+  alone (``_tcg_tail``: the same steps with Python-float bookkeeping, which costs less than a
+  batched step's fixed cost);
 * the proposals R_{x_k}(η_k) of all runs are evaluated with one ``prepare_batch`` (one A X);
   ρ_k = (f(x_k) − f(x_k⁺) + s_k)/(−⟨grad, η⟩ − ½⟨η, Hη⟩ + s_k), s_k = max(1, |f(x_k)|) ε ·
   ``rho_regularization``; Δ_k ÷ 4 when ρ_k < ¼ (or the model did not decrease), Δ_k × 2 (up to
