@@ -119,4 +119,8 @@ class PhaseRetrievalBatch:
         if factor is None:
             factor = self.hessian_data_batch(z, data)["hessian_factor"]
         a = self.operator.a
-        return self.scale * (a.T @ (factor * (a @ v)))
+        av = a @ v
+        av *= factor
+        out = a.T @ av
+        out *= self.scale
+        return out

@@ -39,14 +39,22 @@ BATCH_METHODS = ("prepare_batch", "cost_batch", "gradient_batch", "hessian_batch
 _SUPPORTED = "rayleigh, phase_retrieval (real Gaussian measurements)"
 
 
-def dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """⟨a_k, b_k⟩ for every column k."""
-    return np.einsum("ik,ik->k", a, b)
+if hasattr(np, "vecdot"):  # numpy ≥ 2.0: about half the call cost of einsum on small arrays
+
+    def dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """⟨a_k, b_k⟩ for every column k (real arrays)."""
+        return np.vecdot(a, b, axis=0)
+
+else:  # pragma: no cover - numpy < 2.0
+
+    def dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """⟨a_k, b_k⟩ for every column k (real arrays)."""
+        return np.einsum("ik,ik->k", a, b)
 
 
 def norms(v: np.ndarray) -> np.ndarray:
     """‖v_k‖ for every column k."""
-    return np.sqrt(np.einsum("ik,ik->k", v, v))
+    return np.sqrt(dots(v, v))
 
 
 def take(data: Any, columns: Any) -> Any:

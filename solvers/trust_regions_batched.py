@@ -11,7 +11,9 @@ Absil, Baker & Gallivan, Found. Comput. Math. 7 (2007), Alg. 10 and 11, in the f
   on the boundary (moved to ‖η‖ = Δ_k along the current direction), when the model would
   increase (round-off), at the residual target ‖r_j‖ ≤ max(‖r_0‖ min(‖r_0‖^θ, κ), τ/2) (τ an
   absolute ``gradient_tolerance``, 0 without one, as in ``TrustRegions``), or after
-  ``max_inner_iterations``;
+  ``max_inner_iterations``; once at most two columns are still running, each finishes its tCG
+  alone (``_tcg_tail``: the same steps with Python-float bookkeeping, which costs less than a
+  batched step's fixed cost);
 * the proposals R_{x_k}(η_k) of all runs are evaluated with one ``prepare_batch`` (one A X);
   ρ_k = (f(x_k) − f(x_k⁺) + s_k)/(−⟨grad, η⟩ − ½⟨η, Hη⟩ + s_k), s_k = max(1, |f(x_k)|) ε ·
   ``rho_regularization``; Δ_k ÷ 4 when ρ_k < ¼ (or the model did not decrease), Δ_k × 2 (up to
@@ -28,6 +30,7 @@ evaluations agree unless a decision lands within round-off of its threshold.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -62,6 +65,71 @@ _STOPS = (
     InnerStop.MAX_INNER_ITERATIONS,
 )
 _ZERO, _NEGATIVE, _EXCEEDED, _INCREASED, _LINEAR, _SUPERLINEAR, _MAX_INNER = range(7)
+
+
+_TAIL = 2  # at most this many running columns: each finishes its tCG alone (_tcg_tail)
+
+
+def _tcg_tail(
+    hessian: Any,
+    project: Any,
+    x: np.ndarray,
+    data: Any,
+    state: tuple[np.ndarray, ...],
+    scalars: tuple[float, ...],
+    linear: bool,
+    j0: int,
+    max_inner: int,
+    min_inner: int,
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """The loop of ``_truncated_cg`` for one column (x: n × 1) from inner iteration ``j0``.
+
+    ``hessian(x, v, data)`` is the Riemannian Hessian product on n × 1 columns, ``project`` the
+    projection to the tangent space (None on ℝⁿ); ``state`` holds
+    η, Hη, g, r, δ (n × 1) and ``scalars`` ⟨η,η⟩, ⟨η,δ⟩, ⟨δ,δ⟩, ⟨r,r⟩, m(η) − f(x), Δ², target.
+    The scalars are Python floats and the inner products BLAS dot products, so a step costs
+    about as much as a step of ``TrustRegions`` (the batched step's fixed cost is what a nearly
+    empty batch would pay).  Returns η, Hη, the inner iteration count and the stop code.
+    """
+    eta, h_eta, g, r, delta = state
+    e_pe, e_pd, d_pd, z_r, model, radius_sq, target = scalars
+    vdot = np.vdot
+    for j in range(j0, max_inner):
+        h_delta = hessian(x, delta, data)
+        d_hd = float(vdot(delta, h_delta))
+        if d_hd <= 0:
+            e_pe_new = e_pe
+        else:
+            alpha = z_r / d_hd
+            e_pe_new = e_pe + 2.0 * alpha * e_pd + alpha * alpha * d_pd
+        if d_hd <= 0 or e_pe_new >= radius_sq:
+            tau = (-e_pd + math.sqrt(e_pd * e_pd + d_pd * (radius_sq - e_pe))) / d_pd
+            code = _NEGATIVE if d_hd <= 0 else _EXCEEDED
+            return eta + tau * delta, h_eta + tau * h_delta, j + 1, code
+        e_pe = e_pe_new
+        new_eta = alpha * delta
+        new_eta += eta
+        step = alpha * h_delta
+        new_h_eta = h_eta + step
+        half = 0.5 * new_h_eta
+        half += g
+        new_model = float(vdot(new_eta, half))
+        if new_model >= model:  # only through round-off: the previous η is kept
+            return eta, h_eta, j + 1, _INCREASED
+        eta, h_eta, model = new_eta, new_h_eta, new_model
+        r += step
+        r_r = float(vdot(r, r))
+        if j + 1 >= min_inner and math.sqrt(max(r_r, 0.0)) <= target:
+            return eta, h_eta, j + 1, _LINEAR if linear else _SUPERLINEAR
+        beta = r_r / z_r
+        z_r = r_r
+        delta = beta * delta
+        delta -= r
+        if project is not None:
+            delta = project(x, delta)
+        e_pd = beta * (e_pd + alpha * d_pd)
+        d_pd = z_r + beta * beta * d_pd
+    return eta, h_eta, max_inner, _MAX_INNER
 
 
 def _truncated_cg(
@@ -110,9 +178,41 @@ def _truncated_cg(
     e_pe, e_pd, d_pd = np.zeros(cols.size), np.zeros(cols.size), z_r
     model = np.zeros(cols.size)
     hessian_batch, project, sphere = objective.hessian_batch, geometry.project, geometry.sphere
+    live = cols.size
+
+    def column_hessian(xc: np.ndarray, v: np.ndarray, dc: Any, wc: Any) -> np.ndarray:
+        h = hessian_batch(xc, v, dc)
+        return project(xc, project(xc, h) - wc * v) if sphere else h
+
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for j in range(max_inner):
             if not cols.size:
+                break
+            if live <= _TAIL:  # a nearly empty batch: each column finishes alone
+                for i in np.flatnonzero(alive):
+                    wc = None if ws is None else ws[i]
+                    eta_i, h_i, its, code = _tcg_tail(
+                        lambda xc, v, dc, wc=wc: column_hessian(xc, v, dc, wc),
+                        project if sphere else None,
+                        xs[:, [i]],
+                        take(ds, [i]),
+                        (eta[:, [i]], h_eta[:, [i]], g[:, [i]], r[:, [i]], delta[:, [i]]),
+                        tuple(
+                            float(v[i]) for v in (e_pe, e_pd, d_pd, z_r, model, radius_sq, target)
+                        ),
+                        bool(linear[i]),
+                        j,
+                        max_inner,
+                        min_inner,
+                    )
+                    c = cols[i]
+                    eta_out[:, c], h_out[:, c], iterations[c], stops[c] = (
+                        eta_i[:, 0],
+                        h_i[:, 0],
+                        its,
+                        code,
+                    )
+                cols = cols[:0]
                 break
             h_delta = hessian_batch(xs, delta, ds)  # ∇²f(x)[δ]; on the sphere P(·) − (xᵀ∇f) δ
             if sphere:  # and tCG's to_tangent_space after the projection inside Hess
@@ -120,60 +220,100 @@ def _truncated_cg(
             d_hd = dots(delta, h_delta)
             alpha = z_r / d_hd  # d_hd = 0 goes to the boundary below, alpha unused
             e_pe_new = e_pe + 2.0 * alpha * e_pd + alpha * alpha * d_pd
-            boundary = ((d_hd <= 0) | (e_pe_new >= radius_sq)) & alive
-            if boundary.any():
-                b = np.flatnonzero(boundary)
-                eb, db = e_pd[b], d_pd[b]
-                tau = (-eb + np.sqrt(eb * eb + db * (radius_sq[b] - e_pe[b]))) / db
-                eta_out[:, cols[b]] = eta[:, b] + tau * delta[:, b]
-                h_out[:, cols[b]] = h_eta[:, b] + tau * h_delta[:, b]
-                stops[cols[b]] = np.where(d_hd[b] <= 0, _NEGATIVE, _EXCEEDED)
-                iterations[cols[b]] = j + 1
-                alive &= ~boundary
-            e_pe = e_pe_new
-            new_eta = eta + alpha * delta
+            new_eta = alpha * delta
+            new_eta += eta
             step = alpha * h_delta
             new_h_eta = h_eta + step
-            new_model = dots(new_eta, g + 0.5 * new_h_eta)
-            increased = (new_model >= model) & alive
-            if increased.any():  # only through round-off: the previous η is kept
-                c = np.flatnonzero(increased)
-                eta_out[:, cols[c]] = eta[:, c]
-                h_out[:, cols[c]] = h_eta[:, c]
-                stops[cols[c]] = _INCREASED
-                iterations[cols[c]] = j + 1
-                alive &= ~increased
-            eta, h_eta, model = new_eta, new_h_eta, new_model
+            half = 0.5 * new_h_eta
+            half += g
+            new_model = dots(new_eta, half)
             r += step
             rr = dots(r, r)
+            # one test for the three exits; sorted out (boundary first) only when one fires
+            negative = d_hd <= 0
+            boundary = negative | (e_pe_new >= radius_sq)
+            increased = new_model >= model
+            stopping = boundary | increased
             if j + 1 >= min_inner:
-                reached = (np.sqrt(np.maximum(rr, 0.0)) <= target) & alive
-                if reached.any():
-                    c = np.flatnonzero(reached)
-                    eta_out[:, cols[c]] = eta[:, c]
-                    h_out[:, cols[c]] = h_eta[:, c]
-                    stops[cols[c]] = np.where(linear[c], _LINEAR, _SUPERLINEAR)
-                    iterations[cols[c]] = j + 1
-                    alive &= ~reached
-            live = int(np.count_nonzero(alive))
-            if live == 0:
-                cols = cols[:0]
-                break
-            if live <= 0.75 * cols.size:  # drop the finished columns
-                xs, ds = xs[:, alive], take(ds, alive)
-                ws = None if ws is None else ws[alive]
-                g, r, rr, target, linear = (
-                    g[:, alive],
-                    r[:, alive],
-                    rr[alive],
-                    target[alive],
-                    linear[alive],
-                )
-                radius_sq, eta, h_eta = radius_sq[alive], eta[:, alive], h_eta[:, alive]
-                model, z_r, delta = model[alive], z_r[alive], delta[:, alive]
-                e_pe, e_pd, d_pd, alpha = e_pe[alive], e_pd[alive], d_pd[alive], alpha[alive]
-                cols = cols[alive]
-                alive = np.ones(cols.size, dtype=bool)
+                reached = np.sqrt(rr) <= target  # rr is a sum of squares
+                stopping |= reached
+            stopping &= alive
+            if stopping.any():
+                which = np.flatnonzero(stopping)
+                if which.size <= 2:  # one or two columns: scalar bookkeeping is cheaper
+                    for i in which.tolist():
+                        c = cols[i]
+                        if boundary[i]:
+                            eb, db = e_pd[i], d_pd[i]
+                            tau = (-eb + np.sqrt(eb * eb + db * (radius_sq[i] - e_pe[i]))) / db
+                            eta_out[:, c] = eta[:, i] + tau * delta[:, i]
+                            h_out[:, c] = h_eta[:, i] + tau * h_delta[:, i]
+                            stops[c] = _NEGATIVE if negative[i] else _EXCEEDED
+                        elif increased[i]:
+                            eta_out[:, c], h_out[:, c], stops[c] = (
+                                eta[:, i],
+                                h_eta[:, i],
+                                _INCREASED,
+                            )
+                        else:
+                            eta_out[:, c], h_out[:, c] = new_eta[:, i], new_h_eta[:, i]
+                            stops[c] = _LINEAR if linear[i] else _SUPERLINEAR
+                        iterations[c] = j + 1
+                        alive[i] = False
+                    live -= which.size
+                else:
+                    boundary &= alive
+                    if boundary.any():
+                        b = np.flatnonzero(boundary)
+                        eb, db = e_pd[b], d_pd[b]
+                        tau = (-eb + np.sqrt(eb * eb + db * (radius_sq[b] - e_pe[b]))) / db
+                        eta_out[:, cols[b]] = eta[:, b] + tau * delta[:, b]
+                        h_out[:, cols[b]] = h_eta[:, b] + tau * h_delta[:, b]
+                        stops[cols[b]] = np.where(negative[b], _NEGATIVE, _EXCEEDED)
+                        iterations[cols[b]] = j + 1
+                        alive &= ~boundary
+                    increased &= alive
+                    if increased.any():  # only through round-off: the previous η is kept
+                        c = np.flatnonzero(increased)
+                        eta_out[:, cols[c]] = eta[:, c]
+                        h_out[:, cols[c]] = h_eta[:, c]
+                        stops[cols[c]] = _INCREASED
+                        iterations[cols[c]] = j + 1
+                        alive &= ~increased
+                    if j + 1 >= min_inner:
+                        reached &= alive
+                        if reached.any():
+                            c = np.flatnonzero(reached)
+                            eta_out[:, cols[c]] = new_eta[:, c]
+                            h_out[:, cols[c]] = new_h_eta[:, c]
+                            stops[cols[c]] = np.where(linear[c], _LINEAR, _SUPERLINEAR)
+                            iterations[cols[c]] = j + 1
+                            alive &= ~reached
+                    live = int(np.count_nonzero(alive))
+                if live == 0:
+                    cols = cols[:0]
+                    break
+                if live <= 0.75 * cols.size:  # drop the finished columns
+                    xs, ds = xs[:, alive], take(ds, alive)
+                    ws = None if ws is None else ws[alive]
+                    g, r, rr, target, linear = (
+                        g[:, alive],
+                        r[:, alive],
+                        rr[alive],
+                        target[alive],
+                        linear[alive],
+                    )
+                    radius_sq, new_eta, new_h_eta = (
+                        radius_sq[alive],
+                        new_eta[:, alive],
+                        new_h_eta[:, alive],
+                    )
+                    new_model, z_r, delta = new_model[alive], z_r[alive], delta[:, alive]
+                    e_pe_new, e_pd, d_pd = e_pe_new[alive], e_pd[alive], d_pd[alive]
+                    alpha = alpha[alive]
+                    cols = cols[alive]
+                    alive = np.ones(cols.size, dtype=bool)
+            e_pe, eta, h_eta, model = e_pe_new, new_eta, new_h_eta, new_model
             beta = rr / z_r
             z_r = rr
             delta *= beta
@@ -229,6 +369,7 @@ def batched_trust_regions(
         max_inner_iterations=max_inner_iterations,
         rho_regularization=rho_regularization,
     )
+    options = solver.options()
     manifold = problem.manifold
     big_radius = float(max_radius if max_radius is not None else _typical_distance(manifold))
     radius0 = float(initial_radius if initial_radius is not None else big_radius / 8)
@@ -305,7 +446,7 @@ def batched_trust_regions(
                 extra=extra,
             ),
             certificate=certify_point(problem, point, certify, certify_options),
-            options=solver.options(),
+            options=dict(options),
             gradient=gradient,
         )
 

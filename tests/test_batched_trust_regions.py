@@ -99,3 +99,17 @@ def test_refusals():
         batched_trust_regions(rayleigh(n=6, seed=0), np.ones((5, 2)))
     with pytest.raises(ValueError, match="rho_prime"):
         batched_trust_regions(rayleigh(n=6, seed=0), _sphere_starts(6, 2), rho_prime=0.5)
+
+
+@pytest.mark.parametrize("tail", [0, 1000])
+def test_batched_and_alone_inner_loops_each_equal_sequential_runs(monkeypatch, tail):
+    # _TAIL = 0: every tCG step batched; _TAIL = 1000: every column's tCG run alone
+    from manifoldscape.solvers import trust_regions_batched
+
+    monkeypatch.setattr(trust_regions_batched, "_TAIL", tail)
+    sphere = rayleigh(n=15, seed=3)
+    x = _sphere_starts(15, 5, seed=6)
+    _assert_same(batched_trust_regions(sphere, x), sphere, x)
+    euclidean = phase_retrieval(n=10, m=60, seed=2)
+    z = np.random.default_rng(4).standard_normal((10, 5))
+    _assert_same(batched_trust_regions(euclidean, z), euclidean, z)
