@@ -10,6 +10,7 @@ c ↦ H c is handed to Lanczos (``scipy.sparse.linalg.eigsh``) matrix-free.
 from __future__ import annotations
 
 import itertools
+import math
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,8 @@ class RiemannianHessian:
         self.term_size = 0.0
         self._skew: np.ndarray | None = None
         self._asymmetry_norm: float | None = 0.0
+        #: whether every entry of the last matrix formed is finite
+        self.finite = True
 
     def _record(self, terms: list[float], norms: Any) -> None:
         if type(norms) is float and norms == 1.0:  # unit basis vectors: size / 1 = size
@@ -84,7 +87,7 @@ class RiemannianHessian:
         """
         d = self.dim
         h = np.empty((d, d))
-        eye = np.eye(d)
+        eye = _identity(d)
         # the terms the conversion cancels are measured on the first two columns (a shift puts
         # the same c I into every column); the asymmetry below measures the rest directly
         probes = min(d, 2)
@@ -116,10 +119,12 @@ class RiemannianHessian:
                 self._record(terms, 1.0)
             h[:, start:stop] = self.basis.to_coordinates_batch(images).T
         self._skew = None
-        if d and np.all(np.isfinite(h)):
-            scale = float(np.max(np.abs(h)))
+        # max |h_ij| is finite exactly when every entry is (a NaN propagates through the max)
+        scale = float(np.abs(h).max()) if d else math.nan
+        self.finite = math.isfinite(scale)
+        if self.finite:
             skew = 0.5 * (h - h.T)
-            self.asymmetry = 2.0 * float(np.max(np.abs(skew))) / scale if scale > 0 else 0.0
+            self.asymmetry = 2.0 * float(np.abs(skew).max()) / scale if scale > 0 else 0.0
             self._skew = skew  # its spectral norm (``asymmetry_norm``) on demand
             self._asymmetry_norm = None
         else:
@@ -140,6 +145,20 @@ class RiemannianHessian:
         return scipy.sparse.linalg.LinearOperator(
             (self.dim, self.dim), matvec=self.apply_coordinates, dtype=float
         )
+
+
+#: read-only identity matrices by size (the unit coordinates of a Hessian matrix's columns)
+_IDENTITIES: dict[int, np.ndarray] = {}
+
+
+def _identity(d: int) -> np.ndarray:
+    eye = _IDENTITIES.get(d)
+    if eye is None:
+        eye = np.eye(d)
+        eye.flags.writeable = False
+        if d <= 512:
+            _IDENTITIES[d] = eye
+    return eye
 
 
 def _spectral_norm_estimate(matrix: np.ndarray, iterations: int = 12) -> float:

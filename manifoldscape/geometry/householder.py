@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-__all__ = ["Complement", "Householder"]
+__all__ = ["Complement", "Householder", "orthonormal_factor", "symmetric_eigh"]
 
 
 class Householder:
@@ -135,3 +135,57 @@ class Complement:
             w = self._w[j]
             out[j:] -= 2.0 * np.outer(w, w.conj() @ out[j:])
         return out
+
+
+try:  # numpy's own LAPACK gufuncs, behind ``numpy.linalg.eigh`` and ``numpy.linalg.qr``
+    from numpy.linalg import _umath_linalg
+
+    _EIGH_LO = _umath_linalg.eigh_lo
+    _QR_R_RAW = _umath_linalg.qr_r_raw
+    _QR_REDUCED = _umath_linalg.qr_reduced
+except (ImportError, AttributeError):  # pragma: no cover - another numpy layout
+    _EIGH_LO = _QR_R_RAW = _QR_REDUCED = None
+
+
+def symmetric_eigh(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``numpy.linalg.eigh(h)`` of a finite real symmetric matrix, to the last bit.
+
+    The same LAPACK call (``syevd`` on the lower triangle, numpy's ``eigh_lo``) without
+    numpy's per-call dispatch, type checks and error-state context, which cost as much as the
+    decomposition of the small matrices met in the census; any other input goes to numpy.
+    """
+    if (
+        _EIGH_LO is None
+        or type(h) is not np.ndarray
+        or h.dtype != np.float64
+        or h.ndim != 2
+        or h.shape[0] != h.shape[1]
+        or h.shape[0] == 0
+    ):
+        return np.linalg.eigh(h)
+    lam, q = _EIGH_LO(h, signature="d->dd")
+    if lam[0] != lam[0]:  # NaN: LAPACK did not converge; numpy raises its LinAlgError
+        return np.linalg.eigh(h)
+    return lam, q
+
+
+def orthonormal_factor(a: np.ndarray) -> np.ndarray:
+    """Q of ``numpy.linalg.qr(a)`` (reduced) for a finite real matrix, to the last bit.
+
+    numpy's own ``geqrf``/``orgqr`` gufuncs without its dispatch, checks, error-state context
+    and the R factor (``triu``), which is not needed; any other input goes to numpy.
+    """
+    if (
+        _QR_R_RAW is None
+        or type(a) is not np.ndarray
+        or a.dtype != np.float64
+        or a.ndim != 2
+        or a.size == 0
+    ):
+        return np.linalg.qr(a)[0]
+    work = np.array(a, dtype=np.float64, copy=True)
+    tau = _QR_R_RAW(work, signature="d->d")
+    q = _QR_REDUCED(work, tau, signature="dd->d")
+    if not np.isfinite(q).all():  # a NaN input or a LAPACK failure: numpy's behaviour
+        return np.linalg.qr(a)[0]
+    return q

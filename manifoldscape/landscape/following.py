@@ -36,9 +36,11 @@ from manifoldscape.core.tolerance import (
 )
 from manifoldscape.geometry import (
     batch_item,
+    orthonormal_factor,
     point_norm,
     projection_stack,
     stack_batch,
+    symmetric_eigh,
     tangent_basis,
 )
 
@@ -91,7 +93,8 @@ def local_model(problem: Problem, x: Any, dense_limit: int, k_lowest: int) -> Lo
     length = length_scale(x)
     floor = gradient_floor(safe_norm(problem.euclidean_gradient(x)), gnorm, ambient_size(x))
     if basis.dim <= dense_limit:
-        lam, q = np.linalg.eigh(hessian.matrix())
+        h = hessian.matrix()
+        lam, q = symmetric_eigh(h) if hessian.finite else np.linalg.eigh(h)
         hnorm = float(np.max(np.abs(lam))) if lam.size else 0.0
         return LocalModel(basis, g, gnorm, hnorm, hnorm * length, floor, lam, q)
     operator = hessian.linear_operator()
@@ -308,7 +311,7 @@ def tracked_modes(manifold: Any, x: Any, model: LocalModel, modes: list[Any]) ->
     """
     count = len(modes)
     projected = projection_stack(manifold, x, stack_batch(modes), count)
-    u = np.linalg.qr(model.basis.to_coordinates_each(projected, count).T)[0]
+    u = orthonormal_factor(model.basis.to_coordinates_each(projected, count).T)
     overlaps = np.sum((u.T @ model.eigenvectors) ** 2, axis=0)
     chosen = np.argsort(-overlaps, kind="stable")[: len(modes)]
     return np.sort(chosen)
