@@ -380,20 +380,26 @@ class Problem:
 
     def euclidean_gradient(self, x: Any) -> Any:
         """∇f(x) in the embedding space."""
-        entry = self._entry(x)
-        if "egrad" not in entry:
+        return self._euclidean_gradient(x, self._entry(x))
+
+    def _euclidean_gradient(self, x: Any, entry: dict[str, Any]) -> Any:
+        """∇f(x) through x's cache entry, already looked up."""
+        gradient = entry.get("egrad")
+        if gradient is None:
             gradient = self.objective.euclidean_gradient(x, entry["data"])
             _check_shapes(gradient, x, "euclidean_gradient", "the point")
             entry["egrad"] = gradient
-        return entry["egrad"]
+        return gradient
 
     def riemannian_gradient(self, x: Any) -> Any:
         """Grad f(x) = P_x ∇f(x)."""
         entry = self._entry(x)
-        if "rgrad" not in entry:
-            g = euclidean_to_riemannian_gradient(self.manifold, x, self.euclidean_gradient(x))
-            entry["rgrad"] = as_tangent(self.manifold, g)
-        return entry["rgrad"]
+        gradient = entry.get("rgrad")
+        if gradient is None:
+            egrad = self._euclidean_gradient(x, entry)
+            g = euclidean_to_riemannian_gradient(self.manifold, x, egrad)
+            gradient = entry["rgrad"] = as_tangent(self.manifold, g)
+        return gradient
 
     def gradient_norm(self, x: Any) -> float:
         """‖grad f(x)‖ in the Riemannian metric (computed without overflow or underflow)."""
@@ -507,13 +513,15 @@ class Problem:
         # contiguous, as a stack of separate vectors would be: the products round off the same
         vectors = np.ascontiguousarray(tangent_vectors[:count])
         embedded = embedding_stack(m, x, vectors)
+        entry = self._entry(x)
         if self.objective.batched_hessian:
-            ehess = self.objective.euclidean_hessian(x, self._entry(x)["data"], embedded)
+            ehess = self.objective.euclidean_hessian(x, entry["data"], embedded)
             _check_shapes(ehess, embedded, "euclidean_hessian", "the batch of directions")
         else:
             ehess = np.stack([self.euclidean_hessian(x, e) for e in embedded])
+            entry = self._entry(x)  # the products may have evaluated at other points
         images, sizes = euclidean_to_riemannian_hessian_stack(
-            m, x, self.euclidean_gradient(x), ehess, vectors, terms is not None
+            m, x, self._euclidean_gradient(x, entry), ehess, vectors, terms is not None
         )
         if terms is not None:
             terms.extend(sizes.tolist())

@@ -178,5 +178,25 @@ def euclidean_to_riemannian_hessian_stack(
         raise TypeError(f"no stacked Hessian conversion for {manifold}; check stacks_hessian first")
     if not terms:
         return out, None
-    first, second, third = (row_norms(part) for part in parts)
-    return out, first + second + third
+    return out, _summed_row_norms(parts)
+
+
+def _summed_row_norms(parts: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Σ_part ``row_norms(part)`` for three stacks of one shape, with one reduction each.
+
+    Contiguous stacks in the common range of magnitudes are stacked and reduced at once: each
+    row's sum of squares is the same BLAS ``dot`` of the same contiguous row, so the result is
+    ``row_norms``' to the last bit; otherwise part by part.
+    """
+    first, second, third = parts
+    if first.shape == second.shape == third.shape and _all_contiguous(parts) and first.size:
+        flat = np.stack(parts).reshape(3 * first.shape[0], -1)
+        scale = np.abs(flat).max(axis=1)
+        if scale.min() > 1e-150 and scale.max() < 1e150:  # the common case (NaN fails both)
+            norms = np.sqrt(_dots(flat, flat)).reshape(3, -1)
+            return norms[0] + norms[1] + norms[2]
+    return row_norms(first) + row_norms(second) + row_norms(third)
+
+
+def _all_contiguous(arrays: tuple[np.ndarray, ...]) -> bool:
+    return all(type(a) is np.ndarray and a.flags.c_contiguous for a in arrays)
