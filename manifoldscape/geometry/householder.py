@@ -31,6 +31,8 @@ class Householder:
         vectors[np.arange(self._p), np.arange(self._p)] = 1.0
         self._v = vectors  # Householder vectors (unit lower trapezoidal)
         self._tau = tau
+        # per reflector: v_j, v_j as a column and τ_j, sliced once
+        self._reflectors = [(vectors[:, j], vectors[:, j, None], tau[j]) for j in range(self._p)]
 
     def apply_transpose(self, m: np.ndarray, columnwise: bool = False) -> np.ndarray:
         """Qᵀ m for m of shape (n, k).
@@ -40,25 +42,25 @@ class Householder:
         order than a dot product, or than the same product on one column).
         """
         out = np.array(m, dtype=float, copy=True)
-        for j in range(self._p):
-            self._reflect(out, j, columnwise)
+        columnwise = columnwise and out.shape[1] > 1
+        for reflector in self._reflectors:
+            _reflect(out, reflector, columnwise)
         return out
 
     def apply(self, m: np.ndarray, columnwise: bool = False) -> np.ndarray:
         """Q m for m of shape (n, k) (``columnwise`` as in ``apply_transpose``)."""
         out = np.array(m, dtype=float, copy=True)
-        for j in reversed(range(self._p)):
-            self._reflect(out, j, columnwise)
+        columnwise = columnwise and out.shape[1] > 1
+        for reflector in reversed(self._reflectors):
+            _reflect(out, reflector, columnwise)
         return out
 
-    def _reflect(self, out: np.ndarray, j: int, columnwise: bool) -> None:
-        """Apply H_j in place: out ← out − τ_j v_j (v_jᵀ out)."""
-        v = self._v[:, j]
-        if columnwise and out.shape[1] > 1:
-            products = _row_dots(np.ascontiguousarray(out.T), v)
-        else:
-            products = v @ out
-        out -= self._tau[j] * (v[:, None] * products[None, :])
+
+def _reflect(out: np.ndarray, reflector: tuple, columnwise: bool) -> None:
+    """Apply H_j = I − τ_j v_j v_jᵀ in place: out ← out − τ_j v_j (v_jᵀ out)."""
+    v, column, tau = reflector
+    products = _row_dots(np.ascontiguousarray(out.T), v) if columnwise else v @ out
+    out -= tau * (column * products)
 
 
 def _row_dots(rows: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -31,7 +31,6 @@ from manifoldscape.core.problem import Problem
 from manifoldscape.core.tolerance import (
     ambient_size,
     gradient_floor,
-    length_scale,
     safe_norm,
 )
 from manifoldscape.geometry import (
@@ -90,8 +89,8 @@ def local_model(problem: Problem, x: Any, dense_limit: int, k_lowest: int) -> Lo
     hessian = RiemannianHessian(problem, x, basis)
     g = basis.to_coordinates(problem.riemannian_gradient(x))
     gnorm = point_norm(g)
-    length = length_scale(x)
-    floor = gradient_floor(safe_norm(problem.euclidean_gradient(x)), gnorm, ambient_size(x))
+    length = max(_safe_norm(x), 1.0)  # length_scale(x)
+    floor = gradient_floor(_safe_norm(problem.euclidean_gradient(x)), gnorm, ambient_size(x))
     if basis.dim <= dense_limit:
         h = hessian.matrix()
         lam, q = symmetric_eigh(h) if hessian.finite else np.linalg.eigh(h)
@@ -111,6 +110,15 @@ def local_model(problem: Problem, x: Any, dense_limit: int, k_lowest: int) -> Lo
         )
         model.eigenvalues, model.eigenvectors = lam, q
     return model
+
+
+def _safe_norm(value: Any) -> float:
+    """``tolerance.safe_norm(value)`` to the last bit, without its dispatch for an array."""
+    if type(value) is np.ndarray and value.dtype == np.float64 and value.flags.c_contiguous:
+        scale = float(np.abs(value).max()) if value.size else 0.0
+        if 1e-150 < scale < 1e150:  # safe_norm's plain case: numpy.linalg.norm's arithmetic
+            return point_norm(value)
+    return safe_norm(value)
 
 
 def following_step(
