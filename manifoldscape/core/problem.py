@@ -422,16 +422,27 @@ class Problem:
         """
         m = self.manifold
         require_second_order(m)
-        ehess = self.euclidean_hessian(x, _embedding(m, x, tangent_vector))
-        return self._to_riemannian_hessian(x, ehess, tangent_vector, terms)
+        direction = _embedding(m, x, tangent_vector)
+        entry = self._entry(x)
+        ehess = self.objective.euclidean_hessian(x, entry["data"], direction)
+        _check_shapes(ehess, direction, "euclidean_hessian", "the direction")
+        return self._to_riemannian_hessian(x, ehess, tangent_vector, terms, entry)
 
     def _to_riemannian_hessian(
-        self, x: Any, ehess: Any, tangent_vector: Any, terms: list[float] | None = None
+        self,
+        x: Any,
+        ehess: Any,
+        tangent_vector: Any,
+        terms: list[float] | None = None,
+        entry: dict[str, Any] | None = None,
     ) -> Any:
+        """Hess f(x)[u] from ∇²f(x)[u]; ``entry``: x's cache entry, if already looked up."""
         m = self.manifold
         if stacks_hessian(m) and _contiguous(x, ehess, tangent_vector):
             # the stacked formulas on a stack of one: pymanopt's arithmetic without its calls
-            egrad, asked = self.euclidean_gradient(x), terms is not None
+            if entry is None:
+                entry = self._entry(x)
+            egrad, asked = self._euclidean_gradient(x, entry), terms is not None
             images, sizes = euclidean_to_riemannian_hessian_stack(
                 m, x, egrad, ehess[None], tangent_vector[None], asked
             )
