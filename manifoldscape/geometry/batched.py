@@ -182,21 +182,24 @@ def euclidean_to_riemannian_hessian_stack(
 
 
 def _summed_row_norms(parts: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Σ_part ``row_norms(part)`` for three stacks of one shape, with one reduction each.
+    """Σ_part ``row_norms(part)``, to the last bit, with one reduction per part when it can.
 
-    Contiguous stacks in the common range of magnitudes are stacked and reduced at once: each
-    row's sum of squares is the same BLAS ``dot`` of the same contiguous row, so the result is
-    ``row_norms``' to the last bit; otherwise part by part.
+    Each row's sum of squares s_k is the BLAS ``dot`` ``row_norms`` takes, on the same layout.
+    When every s_k lies in (N·1e-290, 1e290) (N entries per row), every row's largest magnitude
+    m_k lies in (1e-150, 1e150), as m_k² ≤ s_k ≤ N m_k² up to rounding far inside the margins:
+    the case in which ``row_norms`` returns √s_k.  Otherwise (a NaN fails the test too)
+    ``row_norms`` itself.
     """
-    first, second, third = parts
-    if first.shape == second.shape == third.shape and _all_contiguous(parts) and first.size:
-        flat = np.stack(parts).reshape(3 * first.shape[0], -1)
-        scale = np.abs(flat).max(axis=1)
-        if scale.min() > 1e-150 and scale.max() < 1e150:  # the common case (NaN fails both)
-            norms = np.sqrt(_dots(flat, flat)).reshape(3, -1)
-            return norms[0] + norms[1] + norms[2]
-    return row_norms(first) + row_norms(second) + row_norms(third)
-
-
-def _all_contiguous(arrays: tuple[np.ndarray, ...]) -> bool:
-    return all(type(a) is np.ndarray and a.flags.c_contiguous for a in arrays)
+    total = None
+    for part in parts:
+        flat = part.reshape(part.shape[0], -1)
+        norms = None
+        if flat.shape[1]:
+            squares = _dots(flat, flat)
+            low = flat.shape[1] * 1e-290
+            if squares.dtype == np.float64 and all(low < s < 1e290 for s in squares.tolist()):
+                norms = np.sqrt(squares)
+        if norms is None:
+            norms = row_norms(part)
+        total = norms if total is None else total + norms
+    return total
