@@ -444,7 +444,7 @@ class Problem:
                 entry = self._entry(x)
             egrad, asked = self._euclidean_gradient(x, entry), terms is not None
             images, sizes = euclidean_to_riemannian_hessian_stack(
-                m, x, egrad, ehess[None], tangent_vector[None], asked
+                m, x, egrad, ehess[None], tangent_vector[None], asked, entry
             )
             if terms is not None:
                 terms.append(float(sizes[0]))
@@ -532,7 +532,7 @@ class Problem:
             ehess = np.stack([self.euclidean_hessian(x, e) for e in embedded])
             entry = self._entry(x)  # the products may have evaluated at other points
         images, sizes = euclidean_to_riemannian_hessian_stack(
-            m, x, self._euclidean_gradient(x, entry), ehess, vectors, terms is not None
+            m, x, self._euclidean_gradient(x, entry), ehess, vectors, terms is not None, entry
         )
         if terms is not None:
             terms.extend(sizes.tolist())

@@ -138,19 +138,26 @@ def euclidean_to_riemannian_hessian_stack(
     ehess: np.ndarray,
     vectors: np.ndarray,
     terms: bool = True,
+    cache: dict[str, Any] | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Hess f(x)[u_k] for stacks ∇²f(x)[u_k] and u_k (leading axis), and the term sizes (b,).
 
     ``manifold`` must pass ``stacks_hessian``; the formulas are in the module docstring.  The
     sizes (None unless ``terms``) are ‖∇²f[u_k]‖ + ‖W_k‖ + ‖Hess f[u_k]‖ summed in the order
-    of the per-vector path.
+    of the per-vector path.  ``cache``, a dict kept for this point and gradient (the problem's
+    point cache), keeps the sphere's Weingarten weight −⟨x, P_x^⊥ ∇f⟩ across calls.
     """
     kind = type(manifold)
     x = np.asarray(point)
     if kind is Sphere:
-        g = np.asarray(egrad)
-        normal = g - (g - _inner_with(x, g[None])[0] * x)  # P_x^⊥ ∇f, as pymanopt
-        correction = -_inner_with(x, normal[None])[0] * vectors
+        weight = None if cache is None else cache.get("sphere_weingarten_weight")
+        if weight is None:
+            g = np.asarray(egrad)
+            normal = g - (g - _inner_with(x, g[None])[0] * x)  # P_x^⊥ ∇f, as pymanopt
+            weight = -_inner_with(x, normal[None])[0]
+            if cache is not None:
+                cache["sphere_weingarten_weight"] = weight
+        correction = weight * vectors
         inner = _inner_with(x, ehess)
         out = ehess - _expand(inner, ehess.ndim) * x + correction
         parts = (ehess, correction, out)
