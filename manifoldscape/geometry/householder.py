@@ -26,9 +26,10 @@ class Householder:
         self._n, self._p = x.shape
         if self._p == 1:  # a unit vector: one reflector (the sphere's bases)
             vectors = factors[:, :1].copy()
+            vectors[0, 0] = 1.0
         else:
             vectors = np.tril(factors, -1)[:, : self._p]
-        vectors[np.arange(self._p), np.arange(self._p)] = 1.0
+            vectors[np.arange(self._p), np.arange(self._p)] = 1.0
         self._v = vectors  # Householder vectors (unit lower trapezoidal)
         self._tau = tau
         # per reflector: v_j, v_j as a column and τ_j, sliced once

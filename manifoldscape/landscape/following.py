@@ -94,7 +94,7 @@ def local_model(problem: Problem, x: Any, dense_limit: int, k_lowest: int) -> Lo
     if basis.dim <= dense_limit:
         h = hessian.matrix()
         lam, q = symmetric_eigh(h) if hessian.finite else np.linalg.eigh(h)
-        hnorm = float(np.max(np.abs(lam))) if lam.size else 0.0
+        hnorm = float(np.abs(lam).max()) if lam.size else 0.0
         return LocalModel(basis, g, gnorm, hnorm, hnorm * length, floor, lam, q)
     operator = hessian.linear_operator()
     d = basis.dim
@@ -257,9 +257,10 @@ def follow(
     last = None  # the local model at x when the loop stops there (Newton's first step reuses it)
     if modes is not None:
         target = len(modes)
+    tracking = bool(modes)  # modes: a list of tangent vectors, then a batch of them
     if target is not None:
         for step in range(max_steps):
-            model = local_model(problem, x, dense_limit, target + (2 if modes else 0))
+            model = local_model(problem, x, dense_limit, target + (2 if tracking else 0))
             if not (np.isfinite(model.gradient_norm) and np.isfinite(model.tolerance_scale)):
                 break
             stalled = 0 if model.gradient_norm < 0.9 * best_norm else stalled + 1
@@ -276,10 +277,15 @@ def follow(
                 last = model
                 break
             ascend = None
-            if modes:
+            if tracking:
                 ascend = tracked_modes(manifold, x, model, modes)
                 followed = model.basis.to_vectors_each(model.eigenvectors[:, ascend].T)
-                modes = [batch_item(followed, k) for k in range(len(ascend))]
+                # an array batch goes on contiguous, as ``stack_batch`` of its items would be
+                modes = (
+                    np.ascontiguousarray(followed)
+                    if type(followed) is np.ndarray
+                    else [batch_item(followed, k) for k in range(len(ascend))]
+                )
             eta = following_step(model, target, floor=EIGENVALUE_FLOOR, ascend=ascend)
             norm = point_norm(eta)
             if not np.isfinite(norm):
@@ -311,16 +317,19 @@ def _without_eigenpairs(model: LocalModel | None) -> LocalModel | None:
     return replace(model, eigenvalues=None, eigenvectors=None)
 
 
-def tracked_modes(manifold: Any, x: Any, model: LocalModel, modes: list[Any]) -> np.ndarray:
+def tracked_modes(manifold: Any, x: Any, model: LocalModel, modes: Any) -> np.ndarray:
     """Positions of the eigenvectors of ``model`` spanning most of the followed ``modes``.
+
+    ``modes``: a list of tangent vectors or a batch of them (an array with a leading axis).
 
     The modes, tangent vectors at the previous iterate, are projected onto the tangent space at
     x and orthonormalised (U); eigenvector q_i scores ‖Uᵀ q_i‖² and the len(modes) best win.
     """
     count = len(modes)
-    projected = projection_stack(manifold, x, stack_batch(modes), count)
+    stacked = modes if type(modes) is np.ndarray else stack_batch(modes)
+    projected = projection_stack(manifold, x, stacked, count)
     u = orthonormal_factor(model.basis.to_coordinates_each(projected, count).T)
-    overlaps = np.sum((u.T @ model.eigenvectors) ** 2, axis=0)
+    overlaps = ((u.T @ model.eigenvectors) ** 2).sum(axis=0)
     chosen = np.argsort(-overlaps, kind="stable")[: len(modes)]
     return np.sort(chosen)
 
