@@ -86,7 +86,7 @@ def _geqrf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     small matrices met here.
     """
     a = np.asarray(x)
-    if a.dtype != np.float64 or a.ndim != 2 or a.size == 0 or not np.all(np.isfinite(a)):
+    if a.dtype != np.float64 or a.ndim != 2 or a.size == 0 or not np.isfinite(a).all():
         return scipy.linalg.qr(a, mode="raw")[0]  # scipy's checks and messages
     key = a.shape
     lwork = _GEQRF_LWORK.get(key)
