@@ -197,15 +197,18 @@ def _summed_row_norms(parts: tuple[np.ndarray, ...]) -> np.ndarray:
     the case in which ``row_norms`` returns √s_k.  Otherwise (a NaN fails the test too)
     ``row_norms`` itself.
     """
+    squares = []
+    with np.errstate(over="ignore"):  # a huge row's sum overflows: row_norms scales it below
+        for part in parts:
+            flat = part.reshape(part.shape[0], -1)
+            squares.append(_dots(flat, flat) if flat.shape[1] else None)
     total = None
-    for part in parts:
-        flat = part.reshape(part.shape[0], -1)
+    for part, sums in zip(parts, squares, strict=True):
         norms = None
-        if flat.shape[1]:
-            squares = _dots(flat, flat)
-            low = flat.shape[1] * 1e-290
-            if squares.dtype == np.float64 and all(low < s < 1e290 for s in squares.tolist()):
-                norms = np.sqrt(squares)
+        if sums is not None and sums.dtype == np.float64:
+            low = part.size // max(part.shape[0], 1) * 1e-290  # N entries per row
+            if all(low < s < 1e290 for s in sums.tolist()):
+                norms = np.sqrt(sums)
         if norms is None:
             norms = row_norms(part)
         total = norms if total is None else total + norms
