@@ -10,6 +10,7 @@ c ↦ H c is handed to Lanczos (``scipy.sparse.linalg.eigsh``) matrix-free.
 from __future__ import annotations
 
 import itertools
+import math
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ import scipy.sparse.linalg
 
 from manifoldscape.core.tolerance import safe_norm
 from manifoldscape.geometry import TangentBasis, stack_batch, tangent_basis
+from manifoldscape.geometry.layout import hook
 
 if TYPE_CHECKING:
     from manifoldscape.core.problem import Problem
@@ -37,6 +39,8 @@ class RiemannianHessian:
         self.term_size = 0.0
         self._skew: np.ndarray | None = None
         self._asymmetry_norm: float | None = 0.0
+        #: whether every entry of the last matrix formed is finite
+        self.finite = True
 
     def _record(self, terms: list[float], norms: Any) -> None:
         if type(norms) is float and norms == 1.0:  # unit basis vectors: size / 1 = size
@@ -84,7 +88,7 @@ class RiemannianHessian:
         """
         d = self.dim
         h = np.empty((d, d))
-        eye = np.eye(d)
+        eye = _identity(d)
         # the terms the conversion cancels are measured on the first two columns (a shift puts
         # the same c I into every column); the asymmetry below measures the rest directly
         probes = min(d, 2)
@@ -116,10 +120,12 @@ class RiemannianHessian:
                 self._record(terms, 1.0)
             h[:, start:stop] = self.basis.to_coordinates_batch(images).T
         self._skew = None
-        if d and np.all(np.isfinite(h)):
-            scale = float(np.max(np.abs(h)))
+        # max |h_ij| is finite exactly when every entry is (a NaN propagates through the max)
+        scale = float(np.abs(h).max()) if d else math.nan
+        self.finite = math.isfinite(scale)
+        if self.finite:
             skew = 0.5 * (h - h.T)
-            self.asymmetry = 2.0 * float(np.max(np.abs(skew))) / scale if scale > 0 else 0.0
+            self.asymmetry = 2.0 * float(np.abs(skew).max()) / scale if scale > 0 else 0.0
             self._skew = skew  # its spectral norm (``asymmetry_norm``) on demand
             self._asymmetry_norm = None
         else:
@@ -140,6 +146,20 @@ class RiemannianHessian:
         return scipy.sparse.linalg.LinearOperator(
             (self.dim, self.dim), matvec=self.apply_coordinates, dtype=float
         )
+
+
+#: read-only identity matrices by size (the unit coordinates of a Hessian matrix's columns)
+_IDENTITIES: dict[int, np.ndarray] = {}
+
+
+def _identity(d: int) -> np.ndarray:
+    eye = _IDENTITIES.get(d)
+    if eye is None:
+        eye = np.eye(d)
+        eye.flags.writeable = False
+        if d <= 512:
+            _IDENTITIES[d] = eye
+    return eye
 
 
 def _spectral_norm_estimate(matrix: np.ndarray, iterations: int = 12) -> float:
@@ -177,7 +197,7 @@ def hessian_norm_estimate(problem: Any, point: Any, steps: int = 4, seed: int = 
     from manifoldscape.geometry import inner_product, random_tangent_vector, to_tangent_space
 
     manifold = problem.manifold
-    v = random_tangent_vector(manifold, point, np.random.default_rng(seed))
+    v = _start_vector(manifold, point, seed, random_tangent_vector)
     size = float(manifold.norm(point, v))
     if not (size > 0 and np.isfinite(size)):
         return 0.0
@@ -199,5 +219,56 @@ def hessian_norm_estimate(problem: Any, point: Any, steps: int = 4, seed: int = 
             break
         betas.append(beta)
         previous, v = v, w / beta
-    ritz = scipy.linalg.eigvalsh_tridiagonal(np.array(alphas), np.array(betas[: len(alphas) - 1]))
+    ritz = _tridiagonal_eigenvalues(np.array(alphas), np.array(betas[: len(alphas) - 1]))
     return float(np.max(np.abs(ritz)))
+
+
+#: unit coordinates of the Lanczos start by (seed, tangent dimension): a fresh generator's
+#: draw costs more than the few products of the estimate
+_START_COORDINATES: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _start_vector(manifold: Any, point: Any, seed: int, draw: Any) -> Any:
+    """``draw(manifold, point, numpy.random.default_rng(seed))`` (``random_tangent_vector``).
+
+    A unit tangent vector, Gaussian in orthonormal tangent coordinates; the normalized
+    coordinates drawn from an integer seed are remembered per tangent dimension, so only the
+    basis is formed at each point.  A manifold with its own draw draws each time.
+    """
+    if type(seed) is not int or hook(manifold, "seeded_random_tangent_vector") is not None:
+        return draw(manifold, point, np.random.default_rng(seed))
+    basis = tangent_basis(manifold, point)
+    key = (seed, basis.dim)
+    coordinates = _START_COORDINATES.get(key)
+    if coordinates is None:
+        coordinates = np.random.default_rng(seed).standard_normal(basis.dim)
+        norm = np.linalg.norm(coordinates)
+        coordinates = coordinates / norm if norm > 0 else coordinates
+        coordinates.flags.writeable = False
+        if len(_START_COORDINATES) < 64:
+            _START_COORDINATES[key] = coordinates
+    return basis.to_vector(coordinates)
+
+
+_DSTEVD = scipy.linalg.get_lapack_funcs("stevd", dtype=np.float64)
+
+
+def _tridiagonal_eigenvalues(d: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """``scipy.linalg.eigvalsh_tridiagonal(d, e)``: its LAPACK ``dstevd`` call, made directly.
+
+    scipy's checks and dispatch cost more than the solve of the few Ritz values; any input but
+    finite real diagonals of two or more entries goes to scipy (its checks and messages).
+    """
+    if (
+        d.dtype == np.float64
+        and e.dtype == np.float64
+        and d.ndim == 1
+        and d.size > 1
+        and e.size == d.size - 1
+        and np.isfinite(d).all()
+        and np.isfinite(e).all()
+    ):
+        w, _, info = _DSTEVD(d, e, compute_v=False)
+        if info == 0:
+            return w[: d.size]
+    return scipy.linalg.eigvalsh_tridiagonal(d, e)

@@ -191,6 +191,9 @@ def _embedding(manifold: Manifold, x: Any, tangent_vector: Any) -> Any:
 
 def _check_shapes(value: Any, reference: Any, method: str, what: str) -> None:
     """Refuse a derivative whose structure or shape differs from the point's (or direction's)."""
+    if type(value) is np.ndarray and type(reference) is np.ndarray:
+        if value.shape == reference.shape:
+            return  # the common case, without the checks below
     if isinstance(reference, (list, tuple)):
         if not isinstance(value, (list, tuple)) or len(value) != len(reference):
             raise ValueError(
@@ -380,20 +383,26 @@ class Problem:
 
     def euclidean_gradient(self, x: Any) -> Any:
         """∇f(x) in the embedding space."""
-        entry = self._entry(x)
-        if "egrad" not in entry:
+        return self._euclidean_gradient(x, self._entry(x))
+
+    def _euclidean_gradient(self, x: Any, entry: dict[str, Any]) -> Any:
+        """∇f(x) through x's cache entry, already looked up."""
+        gradient = entry.get("egrad")
+        if gradient is None:
             gradient = self.objective.euclidean_gradient(x, entry["data"])
             _check_shapes(gradient, x, "euclidean_gradient", "the point")
             entry["egrad"] = gradient
-        return entry["egrad"]
+        return gradient
 
     def riemannian_gradient(self, x: Any) -> Any:
         """Grad f(x) = P_x ∇f(x)."""
         entry = self._entry(x)
-        if "rgrad" not in entry:
-            g = euclidean_to_riemannian_gradient(self.manifold, x, self.euclidean_gradient(x))
-            entry["rgrad"] = as_tangent(self.manifold, g)
-        return entry["rgrad"]
+        gradient = entry.get("rgrad")
+        if gradient is None:
+            egrad = self._euclidean_gradient(x, entry)
+            g = euclidean_to_riemannian_gradient(self.manifold, x, egrad)
+            gradient = entry["rgrad"] = as_tangent(self.manifold, g)
+        return gradient
 
     def gradient_norm(self, x: Any) -> float:
         """‖grad f(x)‖ in the Riemannian metric (computed without overflow or underflow)."""
@@ -416,18 +425,29 @@ class Problem:
         """
         m = self.manifold
         require_second_order(m)
-        ehess = self.euclidean_hessian(x, _embedding(m, x, tangent_vector))
-        return self._to_riemannian_hessian(x, ehess, tangent_vector, terms)
+        direction = _embedding(m, x, tangent_vector)
+        entry = self._entry(x)
+        ehess = self.objective.euclidean_hessian(x, entry["data"], direction)
+        _check_shapes(ehess, direction, "euclidean_hessian", "the direction")
+        return self._to_riemannian_hessian(x, ehess, tangent_vector, terms, entry)
 
     def _to_riemannian_hessian(
-        self, x: Any, ehess: Any, tangent_vector: Any, terms: list[float] | None = None
+        self,
+        x: Any,
+        ehess: Any,
+        tangent_vector: Any,
+        terms: list[float] | None = None,
+        entry: dict[str, Any] | None = None,
     ) -> Any:
+        """Hess f(x)[u] from ∇²f(x)[u]; ``entry``: x's cache entry, if already looked up."""
         m = self.manifold
         if stacks_hessian(m) and _contiguous(x, ehess, tangent_vector):
             # the stacked formulas on a stack of one: pymanopt's arithmetic without its calls
-            egrad, asked = self.euclidean_gradient(x), terms is not None
+            if entry is None:
+                entry = self._entry(x)
+            egrad, asked = self._euclidean_gradient(x, entry), terms is not None
             images, sizes = euclidean_to_riemannian_hessian_stack(
-                m, x, egrad, ehess[None], tangent_vector[None], asked
+                m, x, egrad, ehess[None], tangent_vector[None], asked, entry
             )
             if terms is not None:
                 terms.append(float(sizes[0]))
@@ -507,13 +527,15 @@ class Problem:
         # contiguous, as a stack of separate vectors would be: the products round off the same
         vectors = np.ascontiguousarray(tangent_vectors[:count])
         embedded = embedding_stack(m, x, vectors)
+        entry = self._entry(x)
         if self.objective.batched_hessian:
-            ehess = self.objective.euclidean_hessian(x, self._entry(x)["data"], embedded)
+            ehess = self.objective.euclidean_hessian(x, entry["data"], embedded)
             _check_shapes(ehess, embedded, "euclidean_hessian", "the batch of directions")
         else:
             ehess = np.stack([self.euclidean_hessian(x, e) for e in embedded])
+            entry = self._entry(x)  # the products may have evaluated at other points
         images, sizes = euclidean_to_riemannian_hessian_stack(
-            m, x, self.euclidean_gradient(x), ehess, vectors, terms is not None
+            m, x, self._euclidean_gradient(x, entry), ehess, vectors, terms is not None, entry
         )
         if terms is not None:
             terms.extend(sizes.tolist())

@@ -46,6 +46,7 @@ from manifoldscape.geometry.generic import (
     to_tangent_space,
     transport,
 )
+from manifoldscape.geometry.householder import orthonormal_factor, symmetric_eigh
 from manifoldscape.geometry.layout import FAST_PATH, pymanopt_draw, reference_point
 from manifoldscape.geometry.points import (
     SUPPORTED,
@@ -93,6 +94,7 @@ __all__ = [
     "inner_product",
     "is_complex",
     "metric_whitener",
+    "orthonormal_factor",
     "point_norm",
     "point_shape",
     "projection",
@@ -107,6 +109,7 @@ __all__ = [
     "second_order_retraction",
     "stack_batch",
     "stacks_hessian",
+    "symmetric_eigh",
     "tangent_basis",
     "to_tangent_space",
     "transport",

@@ -521,6 +521,9 @@ def generic_tangent_basis(manifold: Manifold, point: Any) -> TangentBasis:
 # --------------------------------------------------------------------------- dispatch
 def tangent_basis(manifold: Manifold, point: Any) -> TangentBasis:
     """An orthonormal basis of the tangent space at ``point`` (see ``TangentBasis``)."""
+    if type(manifold) is Sphere and getattr(manifold, "tangent_basis", None) is None:
+        # the dispatch below, shortened: pymanopt's sphere, never a power, has no hook
+        return _stiefel_like_basis(manifold, np.asarray(point), vertical=False)
     if isinstance(manifold, Product):
         parts = [tangent_basis(m, p) for m, p in zip(manifold.manifolds, point, strict=True)]
         offsets = np.cumsum([0] + [b.dim for b in parts])

@@ -138,19 +138,26 @@ def euclidean_to_riemannian_hessian_stack(
     ehess: np.ndarray,
     vectors: np.ndarray,
     terms: bool = True,
+    cache: dict[str, Any] | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Hess f(x)[u_k] for stacks ∇²f(x)[u_k] and u_k (leading axis), and the term sizes (b,).
 
     ``manifold`` must pass ``stacks_hessian``; the formulas are in the module docstring.  The
     sizes (None unless ``terms``) are ‖∇²f[u_k]‖ + ‖W_k‖ + ‖Hess f[u_k]‖ summed in the order
-    of the per-vector path.
+    of the per-vector path.  ``cache``, a dict kept for this point and gradient (the problem's
+    point cache), keeps the sphere's Weingarten weight −⟨x, P_x^⊥ ∇f⟩ across calls.
     """
     kind = type(manifold)
     x = np.asarray(point)
     if kind is Sphere:
-        g = np.asarray(egrad)
-        normal = g - (g - _inner_with(x, g[None])[0] * x)  # P_x^⊥ ∇f, as pymanopt
-        correction = -_inner_with(x, normal[None])[0] * vectors
+        weight = None if cache is None else cache.get("sphere_weingarten_weight")
+        if weight is None:
+            g = np.asarray(egrad)
+            normal = g - (g - _inner_with(x, g[None])[0] * x)  # P_x^⊥ ∇f, as pymanopt
+            weight = -_inner_with(x, normal[None])[0]
+            if cache is not None:
+                cache["sphere_weingarten_weight"] = weight
+        correction = weight * vectors
         inner = _inner_with(x, ehess)
         out = ehess - _expand(inner, ehess.ndim) * x + correction
         parts = (ehess, correction, out)
@@ -178,5 +185,31 @@ def euclidean_to_riemannian_hessian_stack(
         raise TypeError(f"no stacked Hessian conversion for {manifold}; check stacks_hessian first")
     if not terms:
         return out, None
-    first, second, third = (row_norms(part) for part in parts)
-    return out, first + second + third
+    return out, _summed_row_norms(parts)
+
+
+def _summed_row_norms(parts: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Σ_part ``row_norms(part)``, to the last bit, with one reduction per part when it can.
+
+    Each row's sum of squares s_k is the BLAS ``dot`` ``row_norms`` takes, on the same layout.
+    When every s_k lies in (N·1e-290, 1e290) (N entries per row), every row's largest magnitude
+    m_k lies in (1e-150, 1e150), as m_k² ≤ s_k ≤ N m_k² up to rounding far inside the margins:
+    the case in which ``row_norms`` returns √s_k.  Otherwise (a NaN fails the test too)
+    ``row_norms`` itself.
+    """
+    squares = []
+    with np.errstate(over="ignore"):  # a huge row's sum overflows: row_norms scales it below
+        for part in parts:
+            flat = part.reshape(part.shape[0], -1)
+            squares.append(_dots(flat, flat) if flat.shape[1] else None)
+    total = None
+    for part, sums in zip(parts, squares, strict=True):
+        norms = None
+        if sums is not None and sums.dtype == np.float64:
+            low = part.size // max(part.shape[0], 1) * 1e-290  # N entries per row
+            if all(low < s < 1e290 for s in sums.tolist()):
+                norms = np.sqrt(sums)
+        if norms is None:
+            norms = row_norms(part)
+        total = norms if total is None else total + norms
+    return total

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-__all__ = ["Complement", "Householder"]
+__all__ = ["Complement", "Householder", "orthonormal_factor", "symmetric_eigh"]
 
 
 class Householder:
@@ -26,11 +26,14 @@ class Householder:
         self._n, self._p = x.shape
         if self._p == 1:  # a unit vector: one reflector (the sphere's bases)
             vectors = factors[:, :1].copy()
+            vectors[0, 0] = 1.0
         else:
             vectors = np.tril(factors, -1)[:, : self._p]
-        vectors[np.arange(self._p), np.arange(self._p)] = 1.0
+            vectors[np.arange(self._p), np.arange(self._p)] = 1.0
         self._v = vectors  # Householder vectors (unit lower trapezoidal)
         self._tau = tau
+        # per reflector: v_j, v_j as a column and τ_j, sliced once
+        self._reflectors = [(vectors[:, j], vectors[:, j, None], tau[j]) for j in range(self._p)]
 
     def apply_transpose(self, m: np.ndarray, columnwise: bool = False) -> np.ndarray:
         """Qᵀ m for m of shape (n, k).
@@ -40,25 +43,25 @@ class Householder:
         order than a dot product, or than the same product on one column).
         """
         out = np.array(m, dtype=float, copy=True)
-        for j in range(self._p):
-            self._reflect(out, j, columnwise)
+        columnwise = columnwise and out.shape[1] > 1
+        for reflector in self._reflectors:
+            _reflect(out, reflector, columnwise)
         return out
 
     def apply(self, m: np.ndarray, columnwise: bool = False) -> np.ndarray:
         """Q m for m of shape (n, k) (``columnwise`` as in ``apply_transpose``)."""
         out = np.array(m, dtype=float, copy=True)
-        for j in reversed(range(self._p)):
-            self._reflect(out, j, columnwise)
+        columnwise = columnwise and out.shape[1] > 1
+        for reflector in reversed(self._reflectors):
+            _reflect(out, reflector, columnwise)
         return out
 
-    def _reflect(self, out: np.ndarray, j: int, columnwise: bool) -> None:
-        """Apply H_j in place: out ← out − τ_j v_j (v_jᵀ out)."""
-        v = self._v[:, j]
-        if columnwise and out.shape[1] > 1:
-            products = _row_dots(np.ascontiguousarray(out.T), v)
-        else:
-            products = v @ out
-        out -= self._tau[j] * (v[:, None] * products[None, :])
+
+def _reflect(out: np.ndarray, reflector: tuple, columnwise: bool) -> None:
+    """Apply H_j = I − τ_j v_j v_jᵀ in place: out ← out − τ_j v_j (v_jᵀ out)."""
+    v, column, tau = reflector
+    products = _row_dots(np.ascontiguousarray(out.T), v) if columnwise else v @ out
+    out -= tau * (column * products)
 
 
 def _row_dots(rows: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -83,7 +86,7 @@ def _geqrf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     small matrices met here.
     """
     a = np.asarray(x)
-    if a.dtype != np.float64 or a.ndim != 2 or a.size == 0 or not np.all(np.isfinite(a)):
+    if a.dtype != np.float64 or a.ndim != 2 or a.size == 0 or not np.isfinite(a).all():
         return scipy.linalg.qr(a, mode="raw")[0]  # scipy's checks and messages
     key = a.shape
     lwork = _GEQRF_LWORK.get(key)
@@ -135,3 +138,57 @@ class Complement:
             w = self._w[j]
             out[j:] -= 2.0 * np.outer(w, w.conj() @ out[j:])
         return out
+
+
+try:  # numpy's own LAPACK gufuncs, behind ``numpy.linalg.eigh`` and ``numpy.linalg.qr``
+    from numpy.linalg import _umath_linalg
+
+    _EIGH_LO = _umath_linalg.eigh_lo
+    _QR_R_RAW = _umath_linalg.qr_r_raw
+    _QR_REDUCED = _umath_linalg.qr_reduced
+except (ImportError, AttributeError):  # pragma: no cover - another numpy layout
+    _EIGH_LO = _QR_R_RAW = _QR_REDUCED = None
+
+
+def symmetric_eigh(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``numpy.linalg.eigh(h)`` of a finite real symmetric matrix, to the last bit.
+
+    The same LAPACK call (``syevd`` on the lower triangle, numpy's ``eigh_lo``) without
+    numpy's per-call dispatch, type checks and error-state context, which cost as much as the
+    decomposition of the small matrices met in the census; any other input goes to numpy.
+    """
+    if (
+        _EIGH_LO is None
+        or type(h) is not np.ndarray
+        or h.dtype != np.float64
+        or h.ndim != 2
+        or h.shape[0] != h.shape[1]
+        or h.shape[0] == 0
+    ):
+        return np.linalg.eigh(h)
+    lam, q = _EIGH_LO(h, signature="d->dd")
+    if lam[0] != lam[0]:  # NaN: LAPACK did not converge; numpy raises its LinAlgError
+        return np.linalg.eigh(h)
+    return lam, q
+
+
+def orthonormal_factor(a: np.ndarray) -> np.ndarray:
+    """Q of ``numpy.linalg.qr(a)`` (reduced) for a finite real matrix, to the last bit.
+
+    numpy's own ``geqrf``/``orgqr`` gufuncs without its dispatch, checks, error-state context
+    and the R factor (``triu``), which is not needed; any other input goes to numpy.
+    """
+    if (
+        _QR_R_RAW is None
+        or type(a) is not np.ndarray
+        or a.dtype != np.float64
+        or a.ndim != 2
+        or a.size == 0
+    ):
+        return np.linalg.qr(a)[0]
+    work = np.array(a, dtype=np.float64, copy=True)
+    tau = _QR_R_RAW(work, signature="d->d")
+    q = _QR_REDUCED(work, tau, signature="dd->d")
+    if not np.isfinite(q).all():  # a NaN input or a LAPACK failure: numpy's behaviour
+        return np.linalg.qr(a)[0]
+    return q

@@ -345,6 +345,10 @@ def copy_point(point: Any) -> Any:
     return np.array(point, copy=True)
 
 
+#: same_point compares the bytes of arrays up to this size first (a copy each, cheap when small)
+_BYTES_LIMIT = 4096
+
+
 def same_point(a: Any, b: Any) -> bool:
     """Exact equality of two points (product-aware)."""
     if a is b:
@@ -352,8 +356,30 @@ def same_point(a: Any, b: Any) -> bool:
     if type(a) is np.ndarray and type(b) is np.ndarray:  # the common case, without the checks
         if a.shape != b.shape:
             return False
-        # one entry first: successive iterates differ there almost always (NaN ≠ NaN, as below)
-        return a.size == 0 or bool(a.flat[0] == b.flat[0] and (a == b).all())
+        n = a.size
+        if n == 0:
+            return True
+        # the first, last and middle entries first: successive iterates differ there almost
+        # always (on SO(n) or at a fixed point they may share the first); NaN ≠ NaN, as below
+        last = n - 1
+        if a.item(0) != b.item(0) or a.item(last) != b.item(last):
+            return False
+        if a.item(last // 2) != b.item(last // 2):
+            return False
+        # equal bytes without a NaN (a sum of squares is NaN only with one) are equal entries;
+        # unequal bytes may still be (−0.0 = 0.0): compare the entries then
+        if (
+            n <= _BYTES_LIMIT
+            and a.dtype == np.float64
+            and b.dtype == np.float64
+            and a.flags.c_contiguous
+            and b.flags.c_contiguous
+            and a.tobytes() == b.tobytes()
+        ):
+            flat = a.reshape(-1)
+            squares = flat.dot(flat)
+            return bool(squares == squares)
+        return bool((a == b).all())
     if hasattr(a, "factors") and hasattr(a, "same_as"):
         return bool(a.same_as(b))
     if hasattr(b, "factors") and hasattr(b, "same_as"):

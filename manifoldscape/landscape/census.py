@@ -347,9 +347,11 @@ def census(
             unconverged += 1
             return
         cost = problem.cost(run.point)
+        run_length = max(point_norm(run.point), 1.0)
         for cls in classes:
-            if _same(problem.symmetry, run.point, cls.point, tolerance, length) and _same_cost(
-                cost, cls.cost, max(run.scale, cls.scale), max(point_norm(run.point), 1.0)
+            # the cost test first: it is cheaper than the distance and rejects most classes
+            if _same_cost(cost, cls.cost, max(run.scale, cls.scale), run_length) and _same(
+                problem.symmetry, run.point, cls.point, tolerance, length
             ):
                 cls.add(run.point, run.gradient_norm, search)
                 return

@@ -31,14 +31,15 @@ from manifoldscape.core.problem import Problem
 from manifoldscape.core.tolerance import (
     ambient_size,
     gradient_floor,
-    length_scale,
     safe_norm,
 )
 from manifoldscape.geometry import (
     batch_item,
+    orthonormal_factor,
     point_norm,
     projection_stack,
     stack_batch,
+    symmetric_eigh,
     tangent_basis,
 )
 
@@ -88,11 +89,12 @@ def local_model(problem: Problem, x: Any, dense_limit: int, k_lowest: int) -> Lo
     hessian = RiemannianHessian(problem, x, basis)
     g = basis.to_coordinates(problem.riemannian_gradient(x))
     gnorm = point_norm(g)
-    length = length_scale(x)
-    floor = gradient_floor(safe_norm(problem.euclidean_gradient(x)), gnorm, ambient_size(x))
+    length = max(_safe_norm(x), 1.0)  # length_scale(x)
+    floor = gradient_floor(_safe_norm(problem.euclidean_gradient(x)), gnorm, ambient_size(x))
     if basis.dim <= dense_limit:
-        lam, q = np.linalg.eigh(hessian.matrix())
-        hnorm = float(np.max(np.abs(lam))) if lam.size else 0.0
+        h = hessian.matrix()
+        lam, q = symmetric_eigh(h) if hessian.finite else np.linalg.eigh(h)
+        hnorm = float(np.abs(lam).max()) if lam.size else 0.0
         return LocalModel(basis, g, gnorm, hnorm, hnorm * length, floor, lam, q)
     operator = hessian.linear_operator()
     d = basis.dim
@@ -108,6 +110,15 @@ def local_model(problem: Problem, x: Any, dense_limit: int, k_lowest: int) -> Lo
         )
         model.eigenvalues, model.eigenvectors = lam, q
     return model
+
+
+def _safe_norm(value: Any) -> float:
+    """``tolerance.safe_norm(value)`` to the last bit, without its dispatch for an array."""
+    if type(value) is np.ndarray and value.dtype == np.float64 and value.flags.c_contiguous:
+        scale = float(np.abs(value).max()) if value.size else 0.0
+        if 1e-150 < scale < 1e150:  # safe_norm's plain case: numpy.linalg.norm's arithmetic
+            return point_norm(value)
+    return safe_norm(value)
 
 
 def following_step(
@@ -246,9 +257,10 @@ def follow(
     last = None  # the local model at x when the loop stops there (Newton's first step reuses it)
     if modes is not None:
         target = len(modes)
+    tracking = bool(modes)  # modes: a list of tangent vectors, then a batch of them
     if target is not None:
         for step in range(max_steps):
-            model = local_model(problem, x, dense_limit, target + (2 if modes else 0))
+            model = local_model(problem, x, dense_limit, target + (2 if tracking else 0))
             if not (np.isfinite(model.gradient_norm) and np.isfinite(model.tolerance_scale)):
                 break
             stalled = 0 if model.gradient_norm < 0.9 * best_norm else stalled + 1
@@ -265,10 +277,15 @@ def follow(
                 last = model
                 break
             ascend = None
-            if modes:
+            if tracking:
                 ascend = tracked_modes(manifold, x, model, modes)
                 followed = model.basis.to_vectors_each(model.eigenvectors[:, ascend].T)
-                modes = [batch_item(followed, k) for k in range(len(ascend))]
+                # an array batch goes on contiguous, as ``stack_batch`` of its items would be
+                modes = (
+                    np.ascontiguousarray(followed)
+                    if type(followed) is np.ndarray
+                    else [batch_item(followed, k) for k in range(len(ascend))]
+                )
             eta = following_step(model, target, floor=EIGENVALUE_FLOOR, ascend=ascend)
             norm = point_norm(eta)
             if not np.isfinite(norm):
@@ -300,16 +317,19 @@ def _without_eigenpairs(model: LocalModel | None) -> LocalModel | None:
     return replace(model, eigenvalues=None, eigenvectors=None)
 
 
-def tracked_modes(manifold: Any, x: Any, model: LocalModel, modes: list[Any]) -> np.ndarray:
+def tracked_modes(manifold: Any, x: Any, model: LocalModel, modes: Any) -> np.ndarray:
     """Positions of the eigenvectors of ``model`` spanning most of the followed ``modes``.
+
+    ``modes``: a list of tangent vectors or a batch of them (an array with a leading axis).
 
     The modes, tangent vectors at the previous iterate, are projected onto the tangent space at
     x and orthonormalised (U); eigenvector q_i scores ‖Uᵀ q_i‖² and the len(modes) best win.
     """
     count = len(modes)
-    projected = projection_stack(manifold, x, stack_batch(modes), count)
-    u = np.linalg.qr(model.basis.to_coordinates_each(projected, count).T)[0]
-    overlaps = np.sum((u.T @ model.eigenvectors) ** 2, axis=0)
+    stacked = modes if type(modes) is np.ndarray else stack_batch(modes)
+    projected = projection_stack(manifold, x, stacked, count)
+    u = orthonormal_factor(model.basis.to_coordinates_each(projected, count).T)
+    overlaps = ((u.T @ model.eigenvectors) ** 2).sum(axis=0)
     chosen = np.argsort(-overlaps, kind="stable")[: len(modes)]
     return np.sort(chosen)
 
