@@ -1,7 +1,8 @@
 """Single-precision Hessian-vector products (``Problem.riemannian_hessian_single``).
 
-An objective may offer ``euclidean_hessian_single`` (float32 in, float32 out); on the sphere the
-problem converts it as P_x(∇²f(x)[u]) − ⟨x, ∇f(x)⟩ u in float32, and trust regions with
+An objective may offer ``euclidean_hessian_single`` (float32 in, float32 out: the Rayleigh
+quotient, real Gaussian phase retrieval); on the sphere the problem converts it as
+P_x(∇²f(x)[u]) − ⟨x, ∇f(x)⟩ u in float32 (as it is on Euclidean space), and trust regions with
 ``inner_precision="single"`` use it in the inner iteration.  The float32 product must agree with
 the double one to float32 round-off, and solves through it must certify the same minimizer.
 """
@@ -16,7 +17,7 @@ import scipy.sparse.linalg
 import manifoldscape as ms
 from manifoldscape.core.problem import EvaluationCounter
 from manifoldscape.geometry import random_point
-from manifoldscape.problems import eigenspace, rayleigh
+from manifoldscape.problems import eigenspace, phase_retrieval, rayleigh
 from manifoldscape.solvers.subproblem_lanczos import LanczosTrustRegion
 from manifoldscape.solvers.trust_regions import TruncatedConjugateGradient
 
@@ -119,3 +120,29 @@ def test_solves_with_single_products_certify_the_top_eigenvector(n, subproblem):
     assert single.counts.hessian >= sum(single.history.extra["inner_iterations"])
     g = max(r.gradient_norm for r in runs.values())
     assert abs(single.cost - runs["double"].cost) <= 2 * g**2 / mu + 1e-14
+
+
+@pytest.mark.parametrize("loss", ["intensity", "amplitude", "smoothed_amplitude", "activated"])
+def test_real_phase_retrieval_single_product_is_the_double_one_to_round_off(loss):
+    problem = phase_retrieval(n=40, m=8 * 40, loss=loss, seed=2)
+    assert problem.offers_single_hessian(random_point(problem.manifold, 0))
+    assert _relative_gap(problem, 1) <= 1e-5
+    # the batch configurations use a float32 copy of A; "activated" rounds the double product
+    assert (getattr(problem.objective, "_a_single", None) is None) == (loss == "activated")
+
+
+@pytest.mark.parametrize("subproblem", ["tcg", "lanczos"])
+def test_single_products_recover_the_phase_retrieval_signal(subproblem):
+    problem = phase_retrieval(n=32, m=8 * 32, seed=1)
+    x0 = random_point(problem.manifold, 4)
+    runs = [
+        ms.solve(problem, "trust-regions", x0=x0, subproblem=subproblem, inner_precision=p)
+        for p in ("double", "single")
+    ]
+    assert problem.objective._a_single is not None
+    for result in runs:
+        assert result.converged and problem.recovered(result.point)
+        assert result.certificate.verdict is ms.Verdict.LOCAL_MINIMIZER
+    gap = min(abs(e) for e in runs[0].certificate.eigenvalues)
+    g = max(r.gradient_norm for r in runs)
+    assert problem.symmetry.distance(runs[0].point, runs[1].point) <= 4 * g / gap + 1e-12
