@@ -144,10 +144,13 @@ class InnerOperators:
     """The Hessian and the tangent projection at x, in the inner iteration's precision.
 
     ``dtype`` None: the problem's own ``riemannian_hessian`` followed by the tangent projection,
-    exactly as before.  Otherwise the direction is promoted back to double before the product
-    (the problem always sees the precision it was written for), the product is projected in
-    double and only then rounded to ``dtype``; the projection of the inner iteration's own
-    vectors uses x rounded to ``dtype``, so it stays in single precision.
+    exactly as before.  Otherwise, when the problem offers a single-precision product
+    (``Problem.offers_single_hessian(x)``: an objective with ``euclidean_hessian_single`` on the
+    real sphere or Euclidean space), the product is ``Problem.riemannian_hessian_single``
+    followed by the float32 projection, never touching double; else the direction is promoted
+    back to double before the product (the problem sees the precision it was written for), the
+    product is projected in double and only then rounded to ``dtype``.  The projection of the
+    inner iteration's own vectors uses x rounded to ``dtype``, so it stays in single precision.
     """
 
     hessian: Callable[[Any], Any]
@@ -170,9 +173,18 @@ def inner_operators(problem: Any, x: Any, dtype: np.dtype | None) -> InnerOperat
     double = np.complex128 if dtype.kind == "c" else np.float64
     x_work = x.astype(dtype) if isinstance(x, np.ndarray) and x.dtype.kind == dtype.kind else x
 
-    def product(direction: Any) -> Any:
-        out = to_tangent_space(manifold, x, hessian(x, direction.astype(double)))
-        return np.asarray(out).astype(dtype, copy=False)
+    offers = getattr(problem, "offers_single_hessian", None)
+    if dtype == np.float32 and offers is not None and offers(x):
+        single_hessian = problem.riemannian_hessian_single
+
+        def product(direction: Any) -> Any:
+            return project(single_hessian(x, direction))
+
+    else:
+
+        def product(direction: Any) -> Any:
+            out = to_tangent_space(manifold, x, hessian(x, direction.astype(double)))
+            return np.asarray(out).astype(dtype, copy=False)
 
     def project(v: Any) -> Any:
         return np.asarray(to_tangent_space(manifold, x_work, v)).astype(dtype, copy=False)

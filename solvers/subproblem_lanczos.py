@@ -300,7 +300,8 @@ class LanczosTrustRegion:
     ``kappa``, ``theta``, ``min_iterations`` as for truncated CG: stop when the residual of the
     Moré–Sorensen system, β_k|h_k|, is ≤ ‖g‖ min(‖g‖^θ, κ), tested after ``min_iterations``
     steps.  ``precision``: "double", or "single" for the Lanczos vectors and their inner products
-    in float32/complex64 (Hessian-vector products in double, rounded; the small problem in
+    in float32/complex64 (Hessian-vector products in float32 where the problem offers them,
+    ``Problem.riemannian_hessian_single``, else in double and rounded; the small problem in
     double; the residual target floored at 10 ε_single ‖g‖).  ``iterations`` of the result
     equals the number of Hessian-vector products.
     """

@@ -22,11 +22,18 @@ round-off level), accepted when ρ_k > ρ′, and the radius is divided by 4 whe
 ``subproblem="lanczos"`` replaces tCG by the GLTR-type Lanczos solver of ``subproblem_lanczos``
 (same residual target, exact solution of the model in the Krylov space past the boundary and
 through negative curvature, the Krylov space reused after a rejected step);
-``inner_precision="single"`` runs either inner iteration in float32/complex64.  With an absolute
+``inner_precision="single"`` runs either inner iteration in float32/complex64, with the
+problem's float32 Hessian-vector product where it offers one (``Problem.riemannian_hessian_single``:
+an objective with ``euclidean_hessian_single`` on the sphere), else with products computed in
+double and rounded.  The model decrease in ρ, −⟨g, η⟩ − ½⟨η, Hη⟩, is then evaluated in double
+on the returned η and Hη, but Hη is the float32 recurrence's: its relative error is of order
+ε_single times the condition of Hess f(x) on the Krylov space, relative to the decrease itself
+(not to |f|), so ρ stays accurate to about that near convergence.  With an absolute
 ``gradient_tolerance`` the inner residual target is floored at half of it: the new gradient is
 the residual up to O(‖η‖²), so a smaller residual cannot be seen by the outer test.
 
-Every Hessian-vector product goes through ``problem.riemannian_hessian(x, ·)``; the Euclidean
+Every Hessian-vector product goes through ``problem.riemannian_hessian(x, ·)`` (or its float32
+twin ``riemannian_hessian_single`` in single precision); the Euclidean
 gradient and the shared intermediate results at x are cached by the ``Problem``, so the
 gradient is computed once per accepted iterate, never per Hessian-vector product.
 """
@@ -92,9 +99,11 @@ class TruncatedConjugateGradient:
     iterates are those of the unpreconditioned method, operation for operation.
 
     ``precision="single"``: the recurrences (η, Hη, r, δ and their inner products) in
-    float32/complex64 for tangent vectors held as one array; each Hessian-vector product is
-    computed in double and rounded, the residual target is floored at 10 ε_single ‖r₀‖, and the
-    step and Hη are returned in double.
+    float32/complex64 for tangent vectors held as one array; each Hessian-vector product is the
+    problem's float32 one where ``problem.offers_single_hessian(x)`` (then nothing of the inner
+    iteration runs in double), else computed in double and rounded; the residual target is
+    floored at 10 ε_single ‖r₀‖, and the step and Hη (the recurrence's, to float32 accuracy) are
+    returned in double.
     """
 
     kappa: float = 0.1
@@ -274,8 +283,10 @@ class TrustRegions(IterativeSolver):
       boundary and through negative curvature in the same Krylov space, solving the tridiagonal
       trust-region problem exactly (no preconditioner);
     * ``inner_precision`` ("double"): "single" runs the inner recurrences in float32/complex64
-      (Hessian-vector products in double, rounded); the outer iteration, ρ and the certificate
-      stay in double.
+      (Hessian-vector products in float32 where the problem offers them, see
+      ``Problem.riemannian_hessian_single``, else in double and rounded); the outer iteration,
+      ρ (from the float32-accurate Hη of the inner iteration) and the certificate stay in
+      double.
 
     ``History.extra`` holds per iterate: ``radius`` (Δ in force for the next subproblem), ``rho``
     (NaN at the start), ``inner_iterations`` (= Hessian-vector products of that iteration, so
