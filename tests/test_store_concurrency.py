@@ -119,3 +119,49 @@ def test_racing_sweeps_on_a_fresh_store(tmp_path):
 def test_racing_sweeps_on_a_fresh_store_fifty_rounds(tmp_path):
     tally = _rounds(tmp_path, 50)
     print("rounds by (mode, finished, refused):", dict(sorted(tally.items())))
+
+
+def _opener(db, barrier, results):
+    from manifoldscape.experiments.store import StoreError, open_store
+
+    try:
+        barrier.wait(timeout=60)
+        store = open_store(db)
+        store.close()
+        results.put(("ok", ""))
+    except StoreError as exc:
+        results.put(("refused", str(exc)))
+    except BaseException as exc:
+        results.put(("crash", f"{type(exc).__name__}: {exc}"))
+
+
+def test_processes_opening_one_fresh_store_at_once_all_succeed(tmp_path):
+    """Three processes create one store at the same instant, 40 times: none is refused.
+
+    Switching the new file to write-ahead logging needs an exclusive lock, which SQLite refuses
+    at once (no busy wait) while another process holds any lock; a process refused there used
+    to remove the file the others were creating, and they failed with "disk I/O error".
+    """
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:
+        pytest.skip("needs the fork start method to start racing processes quickly")
+    for index in range(40):
+        db = tmp_path / f"open-{index}.sqlite"
+        barrier = context.Barrier(3)
+        results = context.Queue()
+        processes = [
+            context.Process(target=_opener, args=(str(db), barrier, results)) for _ in range(3)
+        ]
+        for process in processes:
+            process.start()
+        outcomes = [results.get(timeout=120) for _ in processes]
+        for process in processes:
+            process.join(timeout=60)
+            assert process.exitcode == 0, process.exitcode
+        assert all(kind == "ok" for kind, _ in outcomes), outcomes
+        connection = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            assert connection.execute("SELECT version FROM schema_version").fetchone()
+        finally:
+            connection.close()

@@ -38,6 +38,7 @@ import hashlib
 import json
 import math
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -218,6 +219,33 @@ def _storage_error(exc: sqlite3.Error, path: Path, doing: str) -> StoreError:
     else:
         reason = f"SQLite failed while {doing}: {text}"
     return StoreError(f"{path}: {reason}")
+
+
+def _contended(exc: BaseException) -> bool:
+    """Whether an SQLite error is lock contention (another process is using the file)."""
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def _write_ahead_log(connection: sqlite3.Connection) -> None:
+    """``PRAGMA journal_mode=WAL``, waiting out other processes for up to the busy timeout.
+
+    Changing the journal mode needs an exclusive lock, and SQLite answers "database is locked"
+    at once, without its busy handler, while another connection holds any lock (two sweeps
+    creating one fresh store at the same moment): so retry with short sleeps until the same
+    deadline the other statements wait for.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    pause = 0.002
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _contended(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(2 * pause, 0.1)
 
 
 @contextlib.contextmanager
@@ -600,14 +628,14 @@ def open_store(path: str | Path, *, readonly: bool = False) -> SweepStore:
         connection = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open {path}: {exc}") from None
-    created = False
+    created = contended = False
     try:
         version = _check_existing(connection, path)  # reads only: refusals leave the bytes
         try:
             if version is not None:
                 _check_contents(connection, path, version)
             _check_writable(connection, version)  # refused before any trial runs
-            connection.execute("PRAGMA journal_mode=WAL")
+            _write_ahead_log(connection)
             connection.execute("PRAGMA synchronous=NORMAL")
             with _immediate(connection):
                 version = _check_existing(connection, path)  # again, inside the write lock
@@ -621,10 +649,12 @@ def open_store(path: str | Path, *, readonly: bool = False) -> SweepStore:
                 elif version < SCHEMA_VERSION:
                     _migrate(connection, path, version)
         except sqlite3.Error as exc:
+            contended = _contended(exc)
             raise _storage_error(exc, path, "opening the store") from None
     except BaseException:
         connection.close()
-        if not exists or created:
+        # a file another process is still using is never removed, however empty it looks
+        if (not exists or created) and not contended:
             with contextlib.suppress(sqlite3.Error, OSError):
                 _remove_if_empty(path)
         raise
