@@ -67,6 +67,25 @@ def test_orthonormal_factor_with_a_nan_behaves_as_numpy() -> None:
     assert np.isnan(orthonormal_factor(a)).any()
 
 
+def test_shortcuts_fall_back_to_numpy_when_its_gufuncs_differ(monkeypatch) -> None:
+    """On a numpy whose private LAPACK gufuncs take other arguments, the public calls answer."""
+    from manifoldscape.geometry import householder
+
+    def incompatible(*args, **kwargs):
+        raise TypeError("unexpected keyword argument 'signature'")
+
+    for name in ("_EIGH_LO", "_QR_R_RAW", "_QR_REDUCED"):
+        monkeypatch.setattr(householder, name, incompatible)
+    rng = np.random.default_rng(7)
+    m = rng.standard_normal((6, 6))
+    h = 0.5 * (m + m.T)
+    lam, q = symmetric_eigh(h)
+    ref_lam, ref_q = np.linalg.eigh(h)
+    assert _same_bits(lam, ref_lam) and _same_bits(q, ref_q)
+    a = rng.standard_normal((9, 4))
+    assert _same_bits(orthonormal_factor(a), np.linalg.qr(a)[0])
+
+
 @pytest.mark.parametrize("size", [2, 3, 4, 8])
 def test_tridiagonal_eigenvalues_are_scipys(size: int) -> None:
     rng = np.random.default_rng(size)

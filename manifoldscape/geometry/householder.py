@@ -166,7 +166,10 @@ def symmetric_eigh(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         or h.shape[0] == 0
     ):
         return np.linalg.eigh(h)
-    lam, q = _EIGH_LO(h, signature="d->dd")
+    try:
+        lam, q = _EIGH_LO(h, signature="d->dd")
+    except (TypeError, ValueError):  # a numpy whose gufunc takes other arguments
+        return np.linalg.eigh(h)
     if lam[0] != lam[0]:  # NaN: LAPACK did not converge; numpy raises its LinAlgError
         return np.linalg.eigh(h)
     return lam, q
@@ -187,8 +190,11 @@ def orthonormal_factor(a: np.ndarray) -> np.ndarray:
     ):
         return np.linalg.qr(a)[0]
     work = np.array(a, dtype=np.float64, copy=True)
-    tau = _QR_R_RAW(work, signature="d->d")
-    q = _QR_REDUCED(work, tau, signature="dd->d")
+    try:
+        tau = _QR_R_RAW(work, signature="d->d")
+        q = _QR_REDUCED(work, tau, signature="dd->d")
+    except (TypeError, ValueError):  # a numpy whose gufuncs take other arguments
+        return np.linalg.qr(a)[0]
     if not np.isfinite(q).all():  # a NaN input or a LAPACK failure: numpy's behaviour
         return np.linalg.qr(a)[0]
     return q
