@@ -32,6 +32,32 @@ __all__ = ["BATCH_LOSSES", "PhaseRetrievalBatch"]
 BATCH_LOSSES = ("intensity", "amplitude", "smoothed_amplitude")
 
 
+def amplitude_terms(
+    u: np.ndarray, s: np.ndarray, loss: str, alpha: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ρ(u), r'(u), r''(u) of the amplitude losses, elementwise in u = |a_iᴴz|² (any shape).
+
+    Amplitude: ρ = ½(√u − s)², r' = ½(1 − s/√u), r'' = ¼ s u^{−3/2} (0 where u = 0); smoothed
+    amplitude replaces them inside √u ≤ α s by ½ c², c = u/(2α s) + (α/2 − 1) s (module
+    docstring of ``problems.phase_retrieval``).  Shared by ``prepare`` and ``prepare_batch``,
+    ``s`` broadcast against ``u``.
+    """
+    absw = np.sqrt(u)
+    inv = np.divide(1.0, absw, out=np.zeros_like(absw), where=absw > 0)
+    rho = 0.5 * (absw - s) ** 2
+    r1 = 0.5 * (1.0 - s * inv)
+    r2 = 0.25 * s * inv**3
+    if loss == "smoothed_amplitude":
+        c_a, c_b = 0.5 / alpha, 0.5 * alpha
+        inside = (absw <= alpha * s) & (s > 0)
+        s_in = np.where(inside, s, 1.0)
+        core = c_a * u / s_in + (c_b - 1.0) * s_in
+        rho = np.where(inside, 0.5 * core**2, rho)
+        r1 = np.where(inside, c_a / s_in * core, r1)
+        r2 = np.where(inside, c_a**2 / s_in**2, r2)
+    return rho, r1, r2
+
+
 class PhaseRetrievalBatch:
     """``prepare_batch``, ``cost_batch``, ``gradient_batch``, ``hessian_batch`` on columns."""
 
@@ -68,19 +94,7 @@ class PhaseRetrievalBatch:
             e = u - y
             # ρ = ½ e², r' = e, r'' = 1 (as in ``prepare``)
             return {"w": w, "total": 0.5 * np.einsum("ik,ik->k", e, e), "r1": e}
-        absw = np.sqrt(u)
-        inv = np.divide(1.0, absw, out=np.zeros_like(absw), where=absw > 0)
-        rho = 0.5 * (absw - s) ** 2
-        r1 = 0.5 * (1.0 - s * inv)
-        r2 = 0.25 * s * inv**3
-        if self.loss == "smoothed_amplitude":
-            c_a, c_b = 0.5 / self.alpha, 0.5 * self.alpha
-            inside = (absw <= self.alpha * s) & (s > 0)
-            s_in = np.where(inside, s, 1.0)
-            core = c_a * u / s_in + (c_b - 1.0) * s_in
-            rho = np.where(inside, 0.5 * core**2, rho)
-            r1 = np.where(inside, c_a / s_in * core, r1)
-            r2 = np.where(inside, c_a**2 / s_in**2, r2)
+        rho, r1, r2 = amplitude_terms(u, s, self.loss, self.alpha)
         return {"w": w, "total": np.sum(rho, axis=0), "r1": r1, "r2": r2}
 
     def cost_batch(self, z: np.ndarray, data: dict[str, Any]) -> np.ndarray:

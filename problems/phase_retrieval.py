@@ -60,7 +60,7 @@ from manifoldscape.boundary.arguments import Seed, as_generator, require_positiv
 from manifoldscape.boundary.budgets import require_memory
 from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.core.symmetry import Phase, Sign
-from manifoldscape.problems.batch_phase_retrieval import PhaseRetrievalBatch
+from manifoldscape.problems.batch_phase_retrieval import PhaseRetrievalBatch, amplitude_terms
 from manifoldscape.problems.measurements import (
     CodedDiffraction,
     GaussianMeasurements,
@@ -159,19 +159,7 @@ class PhaseRetrievalObjective(PhaseRetrievalBatch, Objective):
             # r'' = 1: r2 = None stands for the constant, so no array of ones is formed
             data.update(total=0.5 * float(np.dot(flat, flat)), r1=e, r2=None)
         elif self.loss in ("amplitude", "smoothed_amplitude"):
-            absw = np.sqrt(u)
-            inv = np.divide(1.0, absw, out=np.zeros_like(absw), where=absw > 0)
-            rho = 0.5 * (absw - s) ** 2
-            r1 = 0.5 * (1.0 - s * inv)
-            r2 = 0.25 * s * inv**3
-            if self.loss == "smoothed_amplitude":
-                a, b = 0.5 / self.alpha, 0.5 * self.alpha
-                inside = (absw <= self.alpha * s) & (s > 0)
-                s_in = np.where(inside, s, 1.0)
-                core = a * u / s_in + (b - 1.0) * s_in
-                rho = np.where(inside, 0.5 * core**2, rho)
-                r1 = np.where(inside, a / s_in * core, r1)
-                r2 = np.where(inside, a**2 / s_in**2, r2)
+            rho, r1, r2 = amplitude_terms(u, s, self.loss, self.alpha)
             data.update(rho=rho, r1=r1, r2=r2)
         else:  # activated
             q = float(np.real(np.vdot(x, x)))

@@ -44,6 +44,7 @@ from manifoldscape.solvers.batched_common import (
     BATCH_METHODS,
     ColumnGeometry,
     check_starts,
+    evaluate_starts,
     norms,
     require_batchable,
     take,
@@ -116,14 +117,7 @@ def batched_gradient_descent(
     k_all = x.shape[1]
 
     start = time.perf_counter()
-    data = objective.prepare_batch(x)
-    cost = np.asarray(objective.cost_batch(x, data), dtype=float)
-    egrad = objective.gradient_batch(x, data)
-    grad = geometry.project(x, egrad)
-    gnorm = norms(grad)
-    if not (np.all(np.isfinite(cost)) and np.all(np.isfinite(gnorm))):
-        bad = int(np.flatnonzero(~(np.isfinite(cost) & np.isfinite(gnorm)))[0])
-        raise ValueError(f"the cost or gradient at starts[:, {bad}] is not finite")
+    data, cost, egrad, grad, gnorm = evaluate_starts(objective, geometry, x)
     hvps = np.zeros(k_all, dtype=int)
     if step_size is not None:
         eta = np.full(k_all, float(step_size))

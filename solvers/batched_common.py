@@ -173,6 +173,25 @@ def check_starts(problem: Problem, geometry: ColumnGeometry, starts: Any) -> np.
     )
 
 
+def evaluate_starts(
+    objective: Any, geometry: ColumnGeometry, x: np.ndarray
+) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``prepare_batch``, f, ∇f, grad f and ‖grad f‖ at the start columns x (one product).
+
+    Raises ``ValueError`` naming the first start whose cost or gradient is not finite.
+    """
+    data = objective.prepare_batch(x)
+    cost = np.asarray(objective.cost_batch(x, data), dtype=float)
+    egrad = objective.gradient_batch(x, data)
+    grad = geometry.project(x, egrad)
+    gnorm = norms(grad)
+    finite = np.isfinite(cost) & np.isfinite(gnorm)
+    if not finite.all():
+        bad = int(np.flatnonzero(~finite)[0])
+        raise ValueError(f"the cost or gradient at starts[:, {bad}] is not finite")
+    return data, cost, egrad, grad, gnorm
+
+
 def lanczos_estimates(
     problem: Problem,
     geometry: ColumnGeometry,

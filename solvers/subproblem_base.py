@@ -33,6 +33,7 @@ from pymanopt.manifolds import (
     UnitaryGroup,
 )
 
+from manifoldscape.core.loop import require_count, require_number
 from manifoldscape.geometry import inner_product, to_tangent_space
 
 _FROBENIUS_METRIC = (
@@ -125,6 +126,21 @@ def has_frobenius_metric(manifold: Any) -> bool:
 
 
 PRECISIONS = ("double", "single")
+
+
+def validate_inner_options(solver: Any) -> None:
+    """Check the options every subproblem solver shares (κ, θ, minimum iterations, precision).
+
+    κ ∈ (0, 1), θ ≥ 0, a count, and one of ``PRECISIONS``; a one-line ``ValueError`` or
+    ``TypeError`` names the option.
+    """
+    require_number(
+        solver.kappa, "kappa", minimum=0.0, maximum=1.0, open_minimum=True, open_maximum=True
+    )
+    require_number(solver.theta, "theta", minimum=0.0)
+    require_count(solver.min_iterations, "min_iterations")
+    if solver.precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {solver.precision!r}")
 
 
 def working_dtype(reference: Any, precision: str) -> np.dtype | None:

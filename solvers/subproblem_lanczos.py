@@ -45,15 +45,14 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from manifoldscape.core.loop import require_count, require_number
 from manifoldscape.geometry import zero_tangent_vector
 from manifoldscape.solvers.subproblem_base import (
-    PRECISIONS,
     InnerStop,
     SubproblemResult,
     has_frobenius_metric,
     inner_operators,
     metric_inner_product,
+    validate_inner_options,
     working_dtype,
 )
 
@@ -312,13 +311,7 @@ class LanczosTrustRegion:
     precision: str = "double"
 
     def __post_init__(self) -> None:
-        require_number(
-            self.kappa, "kappa", minimum=0.0, maximum=1.0, open_minimum=True, open_maximum=True
-        )
-        require_number(self.theta, "theta", minimum=0.0)
-        require_count(self.min_iterations, "min_iterations")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        validate_inner_options(self)
 
     def solve(
         self,

@@ -58,6 +58,7 @@ from manifoldscape.solvers.subproblem_base import (
     _vdot,
     inner_operators,
     metric_inner_product,
+    validate_inner_options,
     working_dtype,
 )
 from manifoldscape.solvers.subproblem_lanczos import LanczosTrustRegion
@@ -113,14 +114,8 @@ class TruncatedConjugateGradient:
     precision: str = "double"
 
     def __post_init__(self) -> None:
-        require_number(
-            self.kappa, "kappa", minimum=0.0, maximum=1.0, open_minimum=True, open_maximum=True
-        )
-        require_number(self.theta, "theta", minimum=0.0)
-        require_count(self.min_iterations, "min_iterations")
+        validate_inner_options(self)
         require_optional_callable(self.preconditioner, "preconditioner", PRECONDITIONER_FORM)
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
 
     def solve(
         self,

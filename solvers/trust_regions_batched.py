@@ -45,6 +45,7 @@ from manifoldscape.solvers.batched_common import (
     GradientThresholds,
     check_starts,
     dots,
+    evaluate_starts,
     merge,
     norms,
     require_batchable,
@@ -379,14 +380,7 @@ def batched_trust_regions(
     k_all = x.shape[1]
 
     start = time.perf_counter()
-    data = objective.prepare_batch(x)
-    cost = np.asarray(objective.cost_batch(x, data), dtype=float)
-    egrad = objective.gradient_batch(x, data)
-    grad = geometry.project(x, egrad)
-    gnorm = norms(grad)
-    if not (np.all(np.isfinite(cost)) and np.all(np.isfinite(gnorm))):
-        bad = int(np.flatnonzero(~(np.isfinite(cost) & np.isfinite(gnorm)))[0])
-        raise ValueError(f"the cost or gradient at starts[:, {bad}] is not finite")
+    data, cost, egrad, grad, gnorm = evaluate_starts(objective, geometry, x)
     radius = np.full(k_all, radius0)
     elapsed = time.perf_counter() - start
     # history: row i is iteration i, column j run j (grown by doubling)

@@ -139,3 +139,23 @@ def callback_arity(callback: Any, name: str = "callback") -> int | None:
         if required == 0 and variadic:
             return 2
     raise TypeError(f"{name} must be callable as {forms}, got one with signature {signature}")
+
+
+def scheduler_location(address: str, name: str = "scheduler address") -> tuple[str, int] | None:
+    """(host, port) of a Dask scheduler address ``tcp://HOST:PORT`` (or ``HOST:PORT``).
+
+    None for an address of another scheme (Dask's ``inproc://``, ``tls://``, …), which is
+    handed to Dask as it is.  A ``tcp`` address without a host, without a numeric port or with
+    a port outside 1–65535 raises ``ValueError`` naming ``name``.
+    """
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme != "tcp":
+        return None
+    host, sep, port = rest.rstrip("/").rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ValueError(f"{name} {address!r}: expected tcp://HOST:PORT")
+    if not 0 < int(port) < 65536:
+        raise ValueError(f"{name} {address!r}: port {port} is out of range")
+    return host.strip("[]"), int(port)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from manifoldscape.boundary.arguments import scheduler_location
 from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.geometry import random_point
 from manifoldscape.landscape.following import RunResult, follow
@@ -258,14 +259,10 @@ def check_scheduler(scheduler: Any, workers: int) -> None:
             f"give workers={workers} or a scheduler, not both (a Dask cluster has its own workers)"
         )
     if isinstance(scheduler, str):
-        scheme, sep, rest = scheduler.partition("://")
-        host, colon, port = rest.rstrip("/").rpartition(":")
-        if not (scheme == "tcp" and sep and colon and host and port.isdigit()):
+        if scheduler_location(scheduler) is None:
             raise ValueError(
                 f"scheduler must be a Dask scheduler address tcp://HOST:PORT, got {scheduler!r}"
             )
-        if not 0 < int(port) < 65536:
-            raise ValueError(f"scheduler address {scheduler!r}: port {port} is out of range")
         return
     if not all(callable(getattr(scheduler, name, None)) for name in ("scatter", "map", "cancel")):
         raise TypeError(

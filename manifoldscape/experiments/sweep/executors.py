@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from manifoldscape.boundary.arguments import scheduler_location
 from manifoldscape.experiments.sweep.plan import SweepError, TrialTask, trial_seeds
 from manifoldscape.experiments.sweep.trial import run_trial
 
@@ -297,17 +298,10 @@ def check_timeout(timeout: Any) -> float:
 
 def _tcp_location(address: str) -> tuple[str, int] | None:
     """(host, port) of a ``tcp://`` (or scheme-less) address; None for other schemes."""
-    scheme, sep, rest = address.partition("://")
-    if not sep:
-        scheme, rest = "tcp", address
-    if scheme != "tcp":
-        return None
-    host, sep, port = rest.rstrip("/").rpartition(":")
-    if not sep or not port.isdigit() or not host:
-        raise SweepError(f"scheduler address {address!r}: expected tcp://HOST:PORT")
-    if not 0 < int(port) < 65536:
-        raise SweepError(f"scheduler address {address!r}: port {port} is out of range")
-    return host.strip("[]"), int(port)
+    try:
+        return scheduler_location(address)
+    except ValueError as exc:
+        raise SweepError(str(exc)) from None
 
 
 def _read_within(sock: socket.socket, count: int, deadline: float) -> bytes:
