@@ -14,10 +14,17 @@
    differencing: the rate is (N₂ − N₁) / (T(N₂) − T(N₁)) for sweeps of N₁ and N₂ = 2N₁ trials.
    The issue's target: 2 workers ≥ 1.6 × 1 worker.
 
+3. **Batched trials** over starts: one phase-retrieval instance per grid point (``--instance
+   per-point``, n = 64, m = 6n), ``--starts`` seeded random starts, in this process, unbatched
+   against ``batch=64`` (the starts solved together by batched trust regions / gradient
+   descent).  Prints the sweep's wall time and the trials' summed solve and certify times for
+   each, and the ratios; both store the same verdicts (checked).
+
 The machine is shared (``os.getloadavg`` is printed): a busy neighbour takes a core from the
 2-worker run.  Not a test: run it by hand,
 
-    python benchmarks/bench_sweep.py [--n 256] [--trials 60] [--trivial 400]
+    python benchmarks/bench_sweep.py [--n 256] [--trials 60] [--trivial 400] [--starts 128]
+                                     [--only overhead throughput batched]
 """
 
 from __future__ import annotations
@@ -151,18 +158,65 @@ def overhead(directory: Path, trials: int) -> None:
         )
 
 
+def batched(directory: Path, starts: int, repeats: int = 3) -> None:
+    from manifoldscape.experiments.store import open_store
+
+    grid = {"n": [64], "m": ["6*n"]}
+    print(f"3. batched trials: phase retrieval n = 64, m = 6n, one instance, {starts} starts")
+    for solver in ("trust-regions", "gradient-descent"):
+        times: dict[str, list[tuple[float, float, float]]] = {"plain": [], "batch": []}
+        verdicts = {}
+        for repeat in range(repeats):
+            for label, batch in (("plain", None), ("batch", 64)):
+                db = directory / f"b-{solver}-{label}-{repeat}.sqlite"
+                start = time.perf_counter()
+                sweep(
+                    "phase_retrieval",
+                    grid,
+                    trials=starts,
+                    db=db,
+                    solver=solver,
+                    instance="per-point",
+                    batch=batch,
+                    workers=0,
+                    progress=False,
+                )
+                wall = time.perf_counter() - start
+                with open_store(db, readonly=True) as store:
+                    rows = store.records()
+                verdicts[label] = [(r["trial"], r["verdict"], r["iterations"]) for r in rows]
+                solve = sum(r["solve_time"] for r in rows)
+                certify = sum(r["certify_time"] for r in rows)
+                times[label].append((wall, solve, certify))
+        assert verdicts["plain"] == verdicts["batch"], "batched verdicts or iterations differ"
+        plain = np.median(np.array(times["plain"]), axis=0)
+        batch = np.median(np.array(times["batch"]), axis=0)
+        print(
+            f"   {solver:<17} wall {plain[0]:6.2f} s -> {batch[0]:6.2f} s "
+            f"({plain[0] / batch[0]:4.1f}x); solves {plain[1]:6.2f} s -> {batch[1]:6.2f} s "
+            f"({plain[1] / batch[1]:4.1f}x); certificates {plain[2]:5.2f} s / {batch[2]:5.2f} s"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=256)
     parser.add_argument("--trials", type=int, default=60)
     parser.add_argument("--trivial", type=int, default=400)
+    parser.add_argument("--starts", type=int, default=128)
+    parts = ("overhead", "throughput", "batched")
+    parser.add_argument("--only", nargs="+", choices=parts, default=list(parts))
     args = parser.parse_args()
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"cores available: {len(os.sched_getaffinity(0))}, load average: {load}")
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        overhead(directory, args.trivial)
-        throughput(directory, args.n, args.trials)
+        if "overhead" in args.only:
+            overhead(directory, args.trivial)
+        if "throughput" in args.only:
+            throughput(directory, args.n, args.trials)
+        if "batched" in args.only:
+            batched(directory, args.starts)
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"load average after: {load}")
 

@@ -36,11 +36,13 @@ solver_registry.register(
     "trust-regions",
     TrustRegions.factory(),
     "Riemannian trust regions with truncated CG (Absil–Baker–Gallivan 2007); the default",
+    batched=batched_trust_regions,
 )
 solver_registry.register(
     "gradient-descent",
     GradientDescent.factory(),
     "Riemannian gradient descent with a fixed step size (the seeds' vanilla gradient descent)",
+    batched=batched_gradient_descent,
 )
 solver_registry.register(
     "pymanopt-trust-regions",

@@ -4,7 +4,7 @@
 
     manifoldscape sweep NAME --grid KEY=V1,V2,... [--grid ...] --trials T --db FILE
                              [--solver S] [--option K=V ...] [--param K=V ...] [--start S]
-                             [--instance per-trial|per-point]
+                             [--instance per-trial|per-point [--batch K]]
                              [--workers W | --scheduler ADDRESS [--timeout S]] [--seed N]
                              [--retry-errors] [--json]
     manifoldscape sweep show FILE [--json]
@@ -13,11 +13,14 @@
 
 Grid values are numbers, strings or expressions of the other parameters (``m=1*n,2*n,4*n``; see
 ``manifoldscape.experiments.sweep``).  ``--workers 0`` runs in this process, ``--scheduler local``
-on a Dask LocalCluster, ``--scheduler tcp://HOST:PORT`` on a running Dask scheduler.  Running the
-same command again resumes the sweep (``--retry-errors`` also runs the trials stored as errors
-again); a different sweep under the same ``--db`` is refused.  The grid is checked point by
-point and its size (points × trials, ``MANIFOLDSCAPE_MAX_TRIALS``) before the store file is
-created.  A scheduler address must be trusted: Dask clients unpickle what it sends.
+on a Dask LocalCluster, ``--scheduler tcp://HOST:PORT`` on a running Dask scheduler.
+``--batch K`` (with ``--instance per-point``) solves the trials of a grid point K at a time
+with the solver's batched form (trust-regions and gradient-descent, on problems with batch
+methods).  Running the same command again resumes the sweep (``--retry-errors`` also runs the
+trials stored as errors again); a different sweep under the same ``--db`` is refused.  The grid
+is checked point by point and its size (points × trials, ``MANIFOLDSCAPE_MAX_TRIALS``) before
+the store file is created.  A scheduler address must be trusted: Dask clients unpickle what it
+sends.
 """
 
 from __future__ import annotations
@@ -63,6 +66,13 @@ def add_command(commands: Any, plot_kinds: Any, shared: Any) -> None:
         default="per-trial",
         help="per-trial (default): a new seeded instance per trial; per-point: one seeded "
         "instance per grid point, the trials are seeded starts on it",
+    )
+    parser.add_argument(
+        "--batch",
+        type=shared.positive_int,
+        default=None,
+        metavar="K",
+        help="with --instance per-point: solve a point's trials K at a time, batched",
     )
     parser.add_argument(
         "--workers",
@@ -165,6 +175,7 @@ def _run(args: argparse.Namespace, shared: Any) -> int:
             solver=args.solver,
             start=args.start,
             instance=args.instance,
+            batch=args.batch,
             solver_options=options,
             problem_options=fixed,
             workers=args.workers,
@@ -235,10 +246,11 @@ def _show(file: str, as_json: bool, shared: Any) -> int:
     fixed = " ".join(f"{k}={v}" for k, v in definition["problem_options"].items())
     errors = sum(1 for r in records if r["error"])
     print(f"sweep {sweep_id} in {file}: {len(records)} trial(s) stored, {errors} error(s)")
+    batch = f"batch {definition['batch']}; " if "batch" in definition else ""
     print(
         f"problem {definition['problem']} {fixed} grid {grid}; solver {definition['solver']} "
         f"{definition['solver_options'] or ''}; start {definition['start']}; "
-        f"instance {definition.get('instance', 'per-trial')}; "
+        f"instance {definition.get('instance', 'per-trial')}; {batch}"
         f"seed {definition['seed']}".replace("  ", " ")
     )
     print(format_summary(summary, definition))

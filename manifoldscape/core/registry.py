@@ -22,6 +22,10 @@ class Entry:
     name: str
     factory: Callable[..., Any]
     description: str
+    #: solvers only: ``batched(problem, starts, **options) -> list[Result]`` running K starts
+    #: (the columns of ``starts``) together, as K runs of ``factory(**options)`` would; None if
+    #: the solver has no batched form
+    batched: Callable[..., Any] | None = None
 
     def parameters(self) -> dict[str, inspect.Parameter]:
         """The factory's keyword parameters (what ``--param`` may set)."""
@@ -52,16 +56,23 @@ class Registry:
         description: str = "",
         *,
         replace: bool = False,
+        batched: Callable[..., Any] | None = None,
     ) -> Callable[..., Any]:
-        """Register ``factory`` under ``name``; refuses an existing name unless ``replace``."""
+        """Register ``factory`` under ``name``; refuses an existing name unless ``replace``.
+
+        ``batched`` (solvers): the solver's batched multi-start form, which sweeps over starts
+        use with ``batch=K`` (see ``Entry.batched``).
+        """
         if not isinstance(name, str) or not name:
             raise TypeError(f"{self.kind} name must be a non-empty string, got {name!r}")
         if not callable(factory):
             raise TypeError(f"{self.kind} factory for {name!r} must be callable")
+        if batched is not None and not callable(batched):
+            raise TypeError(f"batched form of {self.kind} {name!r} must be callable")
         if name in self._entries and not replace:
             raise ValueError(f"{self.kind} {name!r} is already registered (pass replace=True)")
         doc = (inspect.getdoc(factory) or "").splitlines()
-        self._entries[name] = Entry(name, factory, description or (doc[0] if doc else ""))
+        self._entries[name] = Entry(name, factory, description or (doc[0] if doc else ""), batched)
         return factory
 
     def __call__(self, name: str, description: str = "") -> Callable[[Callable], Callable]:

@@ -38,6 +38,14 @@ processes (one thread each); ``scheduler="tcp://host:port"`` uses that Dask sche
 (unreachable within ``timeout`` seconds: a ``SweepError``; the scheduler must be trusted, since Dask
 clients unpickle what it sends).
 
+**Batches.** With ``instance="per-point"`` and ``batch=K`` the trials of a grid point are
+solved K at a time by the solver's batched form (``batched_trust_regions``,
+``batched_gradient_descent``: the K starts advance together, one matrix-matrix product per
+step), each final point certified on its own (``manifoldscape.experiments.sweep.batches``).
+Trials ``[cK, (c+1)K)`` of a point always form one batch, so the numbers do not depend on the
+workers or on interruptions; they agree with an unbatched sweep to round-off, and ``batch`` is
+part of the definition.
+
 **Store.** Every finished trial is committed by this process as it arrives, to the SQLite file
 ``db`` (``manifoldscape.experiments.store``): a re-run skips what is done, a different definition
 under the same file is refused.  ``trials`` is not part of the definition: running again with more
@@ -48,13 +56,15 @@ trials adds them; ``retry_errors=True`` runs the trials stored as errors again.
 is created; ``MANIFOLDSCAPE_ALLOW_LARGE=1`` lifts the memory and size limits.
 
 The package's modules follow the seams of the work: ``plan`` (grid, expressions resolved, checks,
-lazy trials), ``trial`` (one trial), ``executors`` (this process, a process pool, Dask),
-``run`` (``sweep`` and ``SweepResult``), ``summary`` (rates and intervals) and ``picture`` (the
-phase-transition figure); the store is ``manifoldscape.experiments.store``.
+lazy trials), ``trial`` (one trial), ``batches`` (K trials at once), ``executors`` (this
+process, a process pool, Dask), ``run`` (``sweep`` and ``SweepResult``), ``summary`` (rates and
+intervals) and ``picture`` (the phase-transition figure); the store is
+``manifoldscape.experiments.store``.
 """
 
 from manifoldscape.boundary.expressions import Expression, parse_expression
 from manifoldscape.experiments.store import COLUMNS
+from manifoldscape.experiments.sweep.batches import BatchTask, run_batch, run_task
 from manifoldscape.experiments.sweep.picture import phase_transition
 from manifoldscape.experiments.sweep.plan import (
     GridPoint,
@@ -71,6 +81,7 @@ from manifoldscape.experiments.sweep.trial import run_trial
 _trial_seeds = trial_seeds  # the name tests and older code use
 
 __all__ = [
+    "BatchTask",
     "Expression",
     "GridPoint",
     "SweepError",
@@ -82,6 +93,8 @@ __all__ = [
     "parse_expression",
     "phase_transition",
     "plan_sweep",
+    "run_batch",
+    "run_task",
     "run_trial",
     "summarize",
     "sweep",

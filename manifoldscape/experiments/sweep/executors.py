@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from manifoldscape.boundary.arguments import scheduler_location
-from manifoldscape.experiments.sweep.plan import SweepError, TrialTask, trial_seeds
-from manifoldscape.experiments.sweep.trial import run_trial
+from manifoldscape.experiments.sweep.batches import Task, died_records, run_task
+from manifoldscape.experiments.sweep.plan import SweepError
 
 logger = logging.getLogger(__name__)
 
@@ -95,9 +95,9 @@ def main_script_lacks_guard() -> bool:
 class _Queue:
     """A lazy iterable of tasks with a pushback buffer (``deque``-like: popleft, appendleft)."""
 
-    def __init__(self, tasks: Iterable[TrialTask]):
+    def __init__(self, tasks: Iterable[Task]):
         self._source = iter(tasks)
-        self._buffer: deque[TrialTask] = deque()
+        self._buffer: deque[Task] = deque()
 
     def __bool__(self) -> bool:
         if not self._buffer:
@@ -107,12 +107,12 @@ class _Queue:
             self._buffer.append(task)
         return True
 
-    def popleft(self) -> TrialTask:
+    def popleft(self) -> Task:
         if not self:
             raise IndexError("no task left")
         return self._buffer.popleft()
 
-    def appendleft(self, task: TrialTask) -> None:
+    def appendleft(self, task: Task) -> None:
         self._buffer.appendleft(task)
 
 
@@ -149,20 +149,6 @@ def _worker_initializer(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
-def worker_died_record(task: TrialTask, attempts: int, how: str) -> dict[str, Any]:
-    """The record of a trial whose worker died ``attempts`` times."""
-    problem_seed, solver_seed = trial_seeds(task.entropy)
-    return {
-        "sweep": task.sweep,
-        "point": task.point,
-        "trial": task.trial,
-        "point_index": task.point_index,
-        "problem_seed": problem_seed,
-        "solver_seed": solver_seed,
-        "error": f"WorkerDied: {how} while running this trial ({attempts} attempts)",
-    }
-
-
 @dataclass
 class Stats:
     """What an executor reports besides the records: how often the pool was restarted."""
@@ -171,10 +157,10 @@ class Stats:
 
 
 # --------------------------------------------------------------------------- executors
-def run_serial(tasks: Iterable[TrialTask], stats: Stats) -> Iterator[dict[str, Any]]:
+def run_serial(tasks: Iterable[Task], stats: Stats) -> Iterator[dict[str, Any]]:
     """Run the trials one by one in this process."""
     for task in tasks:
-        yield run_trial(task)
+        yield from run_task(task)
 
 
 def _new_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
@@ -205,7 +191,7 @@ def _stop_pool(pool: concurrent.futures.ProcessPoolExecutor, kill: bool) -> None
 
 
 def run_pool(
-    tasks: Iterable[TrialTask],
+    tasks: Iterable[Task],
     workers: int,
     threads: int | None,
     max_attempts: int,
@@ -213,7 +199,7 @@ def run_pool(
 ) -> Iterator[dict[str, Any]]:
     """Run ``tasks`` on a process pool; see the module docstring for worker deaths."""
     normal = _Queue(tasks)
-    suspects: deque[TrialTask] = deque()
+    suspects: deque[Task] = deque()
     deaths: dict[tuple[str, int], int] = {}
     window = 4 * workers
     finished_any = False
@@ -225,13 +211,13 @@ def run_pool(
                 careful = bool(suspects)
                 source: Any = suspects if careful else normal
                 limit = 1 if careful else window
-                running: dict[concurrent.futures.Future, TrialTask] = {}
+                running: dict[concurrent.futures.Future, Task] = {}
                 broken = False
                 while (source or running) and not broken:
                     while source and len(running) < limit:
                         task = source.popleft()
                         try:
-                            running[pool.submit(run_trial, task)] = task
+                            running[pool.submit(run_task, task)] = task
                         except concurrent.futures.process.BrokenProcessPool:
                             source.appendleft(task)
                             broken = True
@@ -244,13 +230,13 @@ def run_pool(
                     for future in finished:
                         task = running.pop(future)
                         try:
-                            record = future.result()
+                            records = future.result()
                         except concurrent.futures.process.BrokenProcessPool:
                             running[future] = task
                             broken = True
                             continue
                         finished_any = True
-                        yield record
+                        yield from records
                     if careful and not broken:
                         break  # a suspect passed alone: back to the normal pace
                 if broken:
@@ -260,7 +246,7 @@ def run_pool(
                     ):
                         raise SweepError(main_guard_message())
                     for future in [f for f in running if f.done() and not f.exception()]:
-                        yield future.result()  # finished just before the pool broke
+                        yield from future.result()  # finished just before the pool broke
                         del running[future]
                     stats.restarts += 1
                     logger.warning(
@@ -274,7 +260,7 @@ def run_pool(
                             continue
                         deaths[key] = deaths.get(key, 0) + 1  # it ran alone: it was the one
                         if deaths[key] >= max_attempts:
-                            yield worker_died_record(task, deaths[key], "the worker process died")
+                            yield from died_records(task, deaths[key], "the worker process died")
                         else:
                             suspects.append(task)
                     _stop_pool(pool, kill=True)
@@ -415,7 +401,7 @@ def close_client(client: Any) -> None:
 
 
 def run_dask(
-    tasks: Iterable[TrialTask], client: Any, workers: int, stats: Stats
+    tasks: Iterable[Task], client: Any, workers: int, stats: Stats
 ) -> Iterator[dict[str, Any]]:
     """Run the trials on a Dask cluster, a window of them at a time."""
     from distributed import as_completed
@@ -427,12 +413,12 @@ def run_dask(
 
     queue = _Queue(tasks)
     window = max(4 * workers, 8)
-    pending: dict[Any, TrialTask] = {}
+    pending: dict[Any, Task] = {}
 
     def submit() -> Any:
         task = queue.popleft()
         future = client.submit(
-            run_trial, task, pure=False, key=f"trial-{task.sweep}-{task.point_index}-{task.trial}"
+            run_task, task, pure=False, key=f"trial-{task.sweep}-{task.point_index}-{task.trial}"
         )
         pending[future] = task
         return future
@@ -445,10 +431,10 @@ def run_dask(
         for future in completed:
             task = pending.pop(future)
             try:
-                record = future.result()
+                records = future.result()
             except KilledWorker:
-                record = worker_died_record(task, 1, "Dask reported the worker killed")
-            yield record
+                records = died_records(task, 1, "Dask reported the worker killed")
+            yield from records
             if queue:
                 completed.add(submit())
     finally:

@@ -317,6 +317,7 @@ def plan_sweep(
     problem_options: Mapping[str, Any] | None = None,
     seed: int = 0,
     instance: str = "per-trial",
+    batch: int | None = None,
     check_points: bool = True,
 ) -> SweepPlan:
     """Validate a sweep and resolve its grid (see the module docstring); raises ``SweepError``.
@@ -328,6 +329,12 @@ def plan_sweep(
     the solver seed from those and the trial number, so each trial's start is the same under
     either policy.  A per-trial definition has no ``instance`` key, so stores made before the
     policy existed keep their hash and resume.
+
+    ``batch``: with ``instance="per-point"``, run the trials of a grid point ``batch`` at a
+    time through the solver's batched form (``Entry.batched``: K starts advanced together, one
+    matrix-matrix product per step).  Trials ``[cK, (c+1)K)`` of a point always form one batch,
+    whatever the workers or interruptions, so the numbers are reproducible; they agree with an
+    unbatched sweep to round-off only, so ``batch`` is part of the definition (its hash).
 
     ``check_points=False`` skips the per-point factory checks and the solver's trial iteration
     (a plan for inspection only).
@@ -347,6 +354,8 @@ def plan_sweep(
         raise SweepError(
             f"instance must be one of {', '.join(INSTANCE_POLICIES)}, got {instance!r}"
         )
+    if batch is not None:
+        _check_batch_policy(batch, instance, solver, solver_entry, solver_options)
     grid = dict(grid or {})
     fixed = dict(problem_options or {})
     parameters = entry.parameters()
@@ -432,12 +441,21 @@ def plan_sweep(
     }
     if instance != "per-trial":
         definition["instance"] = instance
+    if batch is not None:
+        definition["batch"] = int(batch)
     if check_points and (getattr(entry.factory, "__module__", None) or "").startswith(
         "manifoldscape."
     ):
         _check_points(entry.factory, points, fixed_values)
         _check_solver_fits(
-            problem, entry.factory, solver, solver_entry.factory, options, points[0], fixed_values
+            problem,
+            entry.factory,
+            solver,
+            solver_entry.factory,
+            options,
+            points[0],
+            fixed_values,
+            solver_entry.batched if batch is not None else None,
         )
     return SweepPlan(
         definition=definition,
@@ -488,8 +506,9 @@ def _check_solver_fits(
     options: Mapping[str, Any],
     point: GridPoint,
     fixed: Mapping[str, Any],
+    batched: Callable[..., Any] | None = None,
 ) -> None:
-    """Run one iteration of the solver on the first grid point's instance."""
+    """Run one iteration of the solver (its ``batched`` form if given) on the first point."""
     from manifoldscape.core.problem import Problem
 
     accepts_seed = "seed" in inspect.signature(factory).parameters
@@ -499,12 +518,19 @@ def _check_solver_fits(
         return
     if not isinstance(instance, Problem):
         return
+    if batched is None:
+        try:
+            configured = solver_factory(**{**options, "max_iterations": 1})
+        except (TypeError, ValueError):
+            return
     try:
-        configured = solver_factory(**{**options, "max_iterations": 1})
-    except (TypeError, ValueError):
-        return
-    try:
-        configured.run(instance, seed=0, certify=False)
+        if batched is not None:
+            from manifoldscape.core.loop import start_point
+
+            start = np.reshape(start_point(instance, None, 0), (-1, 1))
+            batched(instance, start, **{**options, "max_iterations": 1})
+        else:
+            configured.run(instance, seed=0, certify=False)
     except (TypeError, ValueError) as exc:
         raise SweepError(
             f"solver {solver!r} cannot run problem {problem!r} (tried at {point.key}): "
@@ -512,6 +538,35 @@ def _check_solver_fits(
         ) from None
     except Exception:
         return
+
+
+def _check_batch_policy(
+    batch: Any, instance: str, solver: str, entry: Any, options: Mapping[str, Any] | None
+) -> None:
+    """Refuse a ``batch`` that cannot run: not a count, per-trial instances, no batched form."""
+    from manifoldscape.core.registry import solver_registry
+
+    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+        raise SweepError(f"batch must be a positive integer or None, got {batch!r}")
+    if instance != "per-point":
+        raise SweepError(
+            "batch runs seeded starts of one instance together: it needs instance='per-point'"
+        )
+    if entry.batched is None:
+        able = ", ".join(e.name for e in solver_registry if e.batched is not None)
+        raise SweepError(f"solver {solver!r} has no batched form; batch works with: {able}")
+    accepted = [
+        k
+        for k in inspect.signature(entry.batched).parameters
+        if k not in ("problem", "starts", "certify", "certify_options")
+    ]
+    refused = sorted(set(options or {}) - set(accepted))
+    if refused:
+        valid = ", ".join(accepted)
+        raise SweepError(
+            f"solver option {', '.join(refused)} not available with batch; batched {solver} "
+            f"takes: {valid}"
+        )
 
 
 def _resolve_point(

@@ -23,6 +23,7 @@ import numpy as np
 
 from manifoldscape.boundary.budgets import MAX_TRIALS, ResourceLimitError, require_plan_size
 from manifoldscape.experiments.store import SweepStore, open_store
+from manifoldscape.experiments.sweep.batches import Task, batch_tasks
 from manifoldscape.experiments.sweep.executors import (
     MAIN_GUARD_EXIT,
     Stats,
@@ -183,6 +184,7 @@ def sweep(
     solver: str = "trust-regions",
     start: str = "random",
     instance: str = "per-trial",
+    batch: int | None = None,
     solver_options: Mapping[str, Any] | None = None,
     problem_options: Mapping[str, Any] | None = None,
     workers: int | None = None,
@@ -203,6 +205,8 @@ def sweep(
     problem's family (for phase retrieval ``"spectral"``, ``"truncated_spectral"``);
     ``instance``: ``"per-trial"`` (a new seeded instance per trial) or ``"per-point"`` (one
     seeded instance per grid point, the trials are seeded starts on it; see ``plan_sweep``);
+    ``batch``: with per-point instances, solve the trials of a point K at a time with the
+    solver's batched form (``experiments.sweep.batches``; part of the definition);
     ``problem_options``: fixed parameters.
 
     ``workers``: 0 runs in this process, W ≥ 1 on a local pool of W processes (default: the CPUs
@@ -238,6 +242,7 @@ def sweep(
         problem_options=problem_options,
         seed=seed,
         instance=instance,
+        batch=batch,
     )
     all_tasks = plan.tasks(int(trials), threads_per_worker)
     points = len(plan.points)
@@ -266,7 +271,11 @@ def sweep(
         done = store.done(sweep_id, include_errors=not retry_errors)
         planned_keys = {point.key for point in plan.points}
         skipped = sum(1 for point, trial in done if trial < trials and point in planned_keys)
-        pending = (task for task in all_tasks if (task.point, task.trial) not in done)
+        pending: Iterator[Task]
+        if batch is None:
+            pending = (task for task in all_tasks if (task.point, task.trial) not in done)
+        else:
+            pending = batch_tasks(all_tasks, points, int(trials), int(batch), done)
         count = len(all_tasks) - skipped
         if count and scheduler is not None:
             client = dask_client(scheduler, int(workers), threads_per_worker, timeout)

@@ -19,7 +19,8 @@ from typing import Any
 from manifoldscape.experiments.sweep.plan import TrialTask, trial_seeds
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: its type and message."""
     return f"{type(exc).__name__}: {' '.join(str(exc).split())}".rstrip(": ")
 
 
@@ -28,13 +29,67 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
 
     A top-level function so that process pools and Dask workers can run it.
     """
-    from manifoldscape.core.problem import Problem
     from manifoldscape.core.workflows import make_solver
 
     problem_seed, solver_seed = trial_seeds(task.entropy)
     if task.instance_entropy is not None:
         problem_seed = trial_seeds(task.instance_entropy)[0]
-    record: dict[str, Any] = {
+    record = base_record(task, problem_seed, solver_seed)
+    started = time.perf_counter()
+    try:
+        with thread_limit(task.threads):
+            problem = build_instance(task, problem_seed)
+            built = time.perf_counter()
+            x0 = None
+            if task.start != "random":
+                x0 = method_start(problem, task.start, solver_seed)
+            result = make_solver(task.solver, **task.solver_options).run(
+                problem, x0=x0, seed=solver_seed, certify=True
+            )
+            solved = time.perf_counter()
+            record.update(
+                result_fields(problem, result),
+                build_time=built - started,
+                solve_time=float(result.time_s),
+                certify_time=max(solved - built - float(result.time_s), 0.0),
+            )
+            record.update(certificate_fields(result.certificate))
+    except Exception as exc:
+        record["error"] = one_line(exc)
+        record["traceback"] = traceback.format_exc()
+    record["trial_time"] = time.perf_counter() - started
+    return record
+
+
+def build_instance(task: TrialTask, problem_seed: int) -> Any:
+    """Import the user's modules and build the trial's seeded instance (a ``Problem``)."""
+    from manifoldscape.core.problem import Problem
+
+    for module in task.modules:
+        importlib.import_module(module)
+    if task.factory is not None:
+        factory = task.factory
+    else:
+        from manifoldscape.core.registry import problem_registry
+
+        factory = problem_registry.get(task.problem).factory
+    problem = instance_for(task, factory, problem_seed)
+    if not isinstance(problem, Problem):
+        raise TypeError(
+            f"factory of {task.problem!r} returned {type(problem).__name__}, not a Problem"
+        )
+    return problem
+
+
+def method_start(problem: Any, start: str, seed: int) -> Any:
+    """The problem family's ``initial_point(problem, start, seed=seed)`` (e.g. spectral)."""
+    initial_point = sys.modules[type(problem.objective).__module__].initial_point
+    return initial_point(problem, start, seed=seed)
+
+
+def base_record(task: TrialTask, problem_seed: int, solver_seed: int) -> dict[str, Any]:
+    """The fields of a trial's record known before it runs."""
+    return {
         "sweep": task.sweep,
         "point": task.point,
         "trial": task.trial,
@@ -43,64 +98,39 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
         "solver_seed": solver_seed,
         "worker": f"{socket.gethostname()}:{os.getpid()}",
     }
-    started = time.perf_counter()
-    try:
-        with _thread_limit(task.threads):
-            for module in task.modules:
-                importlib.import_module(module)
-            if task.factory is not None:
-                factory = task.factory
-            else:
-                from manifoldscape.core.registry import problem_registry
 
-                factory = problem_registry.get(task.problem).factory
-            problem = _instance(task, factory, problem_seed)
-            if not isinstance(problem, Problem):
-                raise TypeError(
-                    f"factory of {task.problem!r} returned {type(problem).__name__}, not a Problem"
-                )
-            built = time.perf_counter()
-            x0 = None
-            if task.start != "random":
-                initial_point = sys.modules[type(problem.objective).__module__].initial_point
-                x0 = initial_point(problem, task.start, seed=solver_seed)
-            result = make_solver(task.solver, **task.solver_options).run(
-                problem, x0=x0, seed=solver_seed, certify=True
-            )
-            solved = time.perf_counter()
-            certificate = result.certificate
-            has_truth = problem.truth is not None
-            record.update(
-                success=bool(problem.recovered(result.point)) if has_truth else None,
-                distance=float(problem.distance_to_truth(result.point)) if has_truth else None,
-                cost=float(result.cost),
-                start_cost=float(result.history.cost[0]) if len(result.history) else None,
-                truth_cost=float(problem.cost(problem.truth)) if has_truth else None,
-                gradient_norm=float(result.gradient_norm),
-                iterations=int(result.iterations),
-                cost_evaluations=int(result.counts.cost),
-                gradient_evaluations=int(result.counts.gradient),
-                hessian_evaluations=int(result.counts.hessian),
-                stop_reason=result.stop_reason.value,
-                build_time=built - started,
-                solve_time=float(result.time_s),
-                certify_time=max(solved - built - float(result.time_s), 0.0),
-            )
-            if certificate is not None:
-                record.update(
-                    verdict=certificate.verdict.value,
-                    hessian_index=int(certificate.index),
-                    index_exact=bool(certificate.index_exact),
-                    min_eigenvalue=float(certificate.min_eigenvalue),
-                    symmetry_dimension=int(certificate.symmetry_dimension),
-                    null_dimension=int(certificate.null_dimension),
-                    morse_nondegenerate=bool(certificate.morse_nondegenerate),
-                )
-    except Exception as exc:
-        record["error"] = _one_line(exc)
-        record["traceback"] = traceback.format_exc()
-    record["trial_time"] = time.perf_counter() - started
-    return record
+
+def result_fields(problem: Any, result: Any) -> dict[str, Any]:
+    """What a record stores of a solver's ``Result`` (recovery against the truth if known)."""
+    has_truth = problem.truth is not None
+    return {
+        "success": bool(problem.recovered(result.point)) if has_truth else None,
+        "distance": float(problem.distance_to_truth(result.point)) if has_truth else None,
+        "cost": float(result.cost),
+        "start_cost": float(result.history.cost[0]) if len(result.history) else None,
+        "truth_cost": float(problem.cost(problem.truth)) if has_truth else None,
+        "gradient_norm": float(result.gradient_norm),
+        "iterations": int(result.iterations),
+        "cost_evaluations": int(result.counts.cost),
+        "gradient_evaluations": int(result.counts.gradient),
+        "hessian_evaluations": int(result.counts.hessian),
+        "stop_reason": result.stop_reason.value,
+    }
+
+
+def certificate_fields(certificate: Any) -> dict[str, Any]:
+    """What a record stores of a ``Certificate`` (nothing for None)."""
+    if certificate is None:
+        return {}
+    return {
+        "verdict": certificate.verdict.value,
+        "hessian_index": int(certificate.index),
+        "index_exact": bool(certificate.index_exact),
+        "min_eigenvalue": float(certificate.min_eigenvalue),
+        "symmetry_dimension": int(certificate.symmetry_dimension),
+        "null_dimension": int(certificate.null_dimension),
+        "morse_nondegenerate": bool(certificate.morse_nondegenerate),
+    }
 
 
 #: the last per-point instance built in this process: trials of one grid point that land on
@@ -108,7 +138,8 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
 _LAST_INSTANCE: dict[tuple[str, str, int], Any] = {}
 
 
-def _instance(task: TrialTask, factory: Any, problem_seed: int) -> Any:
+def instance_for(task: TrialTask, factory: Any, problem_seed: int) -> Any:
+    """The trial's instance; a per-point instance is built once per process and point."""
     if task.instance_entropy is None:
         return factory(**task.parameters, seed=problem_seed)
     key = (task.problem, task.point, problem_seed)
@@ -119,7 +150,7 @@ def _instance(task: TrialTask, factory: Any, problem_seed: int) -> Any:
 
 
 @contextlib.contextmanager
-def _thread_limit(threads: int | None) -> Iterator[None]:
+def thread_limit(threads: int | None) -> Iterator[None]:
     """Limit BLAS threads with threadpoolctl when it is installed (else the environment decides)."""
     if threads is None:
         yield
