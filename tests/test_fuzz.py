@@ -232,6 +232,10 @@ def argument_vectors(draw, root):
         argv += [*option_flags, "--option", "max_iterations=20", *json_flag]
         if draw(st.booleans()):
             argv += ["--retry-errors"]
+        if draw(st.booleans()):
+            argv += ["--instance", draw(st.sampled_from(["per-point", "per-trial", "x"]))]
+        if draw(st.booleans()):
+            argv += ["--batch", draw(st.sampled_from([*SMALL, "-1", "1e9", "x"]))]
     elif command == "sweep-show":
         db = draw(
             st.sampled_from(["store.sqlite", "notsqlite.sqlite", "missing.sqlite", "dir.npy"])
@@ -375,10 +379,19 @@ def test_grid_expressions_parse_and_evaluate_or_say_why(text, n):
         max_size=2,
     ),
     options=st.dictionaries(st.sampled_from(OPTIONS), st.sampled_from(NUMBERS), max_size=2),
+    batch=st.one_of(st.none(), st.sampled_from([0, 1, 3, -2, 2.5, True, "4"])),
+    instance=st.sampled_from(["per-trial", "per-point"]),
 )
-def test_plans_are_refused_only_with_sweep_errors(grid, options):
+def test_plans_are_refused_only_with_sweep_errors(grid, options, batch, instance):
     try:
-        plan = plan_sweep("rayleigh", grid, solver_options=options, solver="gradient-descent")
+        plan = plan_sweep(
+            "rayleigh",
+            grid,
+            solver_options=options,
+            solver="gradient-descent",
+            batch=batch,
+            instance=instance,
+        )
     except (SweepError, TypeError):
         return
     assert plan.points
