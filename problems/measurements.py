@@ -86,6 +86,11 @@ def _numeric_array(value: Any, name: str) -> np.ndarray:
     return array
 
 
+def _single(v: np.ndarray) -> np.ndarray:
+    """The array rounded to complex64 (complex) or float32 (real)."""
+    return np.asarray(v).astype(np.complex64 if np.iscomplexobj(v) else np.float32, copy=False)
+
+
 class MeasurementOperator(abc.ABC):
     """A linear map x ↦ 𝒜x with its adjoint, applied without forming a matrix.
 
@@ -123,6 +128,23 @@ class MeasurementOperator(abc.ABC):
     @abc.abstractmethod
     def row_norms_squared(self) -> np.ndarray:
         """‖a_i‖² for every measurement i, of shape ``output_shape``."""
+
+    #: whether ``apply_single``/``adjoint_single`` compute in single precision (not rounded)
+    computes_single = False
+
+    def apply_single(self, x: np.ndarray) -> np.ndarray:
+        """𝒜x in single precision (float32 or complex64) for a single-precision x.
+
+        The default computes in double and rounds; operators with single-precision kernels
+        (``computes_single``) compute in float32/complex64 throughout, to float32 round-off.
+        """
+        double = np.complex128 if np.iscomplexobj(x) else np.float64
+        return _single(self.apply(np.asarray(x, dtype=double)))
+
+    def adjoint_single(self, y: np.ndarray) -> np.ndarray:
+        """𝒜*y in single precision for a single-precision y (see ``apply_single``)."""
+        double = np.complex128 if np.iscomplexobj(y) else np.float64
+        return _single(self.adjoint(np.asarray(y, dtype=double)))
 
     def dense(self) -> np.ndarray:
         """The m × n matrix of 𝒜 (rows a_iᴴ): for tests at small sizes only."""
@@ -169,6 +191,28 @@ class GaussianMeasurements(MeasurementOperator):
     def adjoint(self, y: np.ndarray) -> np.ndarray:  # noqa: D102
         self._check_output(y, "y")
         return y @ self.a.conj() if np.ndim(y) > 1 else self._a_h @ y
+
+    computes_single = True
+
+    def _single_matrices(self) -> tuple[np.ndarray, np.ndarray]:
+        """A and Aᴴ in float32/complex64, made on first use (half of A's memory more)."""
+        pair = self.__dict__.get("_single_pair")
+        if pair is None:
+            a = _single(self.a)
+            pair = self._single_pair = (a, a.conj().T if self.is_complex else a.T)
+        return pair
+
+    def apply_single(self, x: np.ndarray) -> np.ndarray:
+        """A x with a single-precision copy of A (float32 or complex64)."""
+        self._check_signal(x)
+        a, _ = self._single_matrices()
+        return x @ a.T if np.ndim(x) > 1 else a @ x
+
+    def adjoint_single(self, y: np.ndarray) -> np.ndarray:
+        """Aᴴ y with a single-precision copy of A."""
+        self._check_output(y, "y")
+        a, a_h = self._single_matrices()
+        return y @ a.conj() if np.ndim(y) > 1 else a_h @ y
 
     def autograd_apply(self, x: Any) -> Any:  # noqa: D102
         import autograd.numpy as anp
@@ -247,6 +291,33 @@ class CodedDiffraction(MeasurementOperator):
         # n · ifft as one unnormalised backward transform (norm="forward" puts 1/n on fft)
         back = scipy.fft.ifftn(y, axes=self._axes, norm="forward")
         back *= self._masks_conj
+        return np.sum(back, axis=-len(self.output_shape))
+
+    computes_single = True
+
+    def _single_masks(self) -> tuple[np.ndarray, np.ndarray]:
+        """The masks and their conjugates in complex64, made on first use."""
+        pair = self.__dict__.get("_single_pair")
+        if pair is None:
+            masks = self.masks.astype(np.complex64)
+            pair = self._single_pair = (masks, masks.conj())
+        return pair
+
+    def apply_single(self, x: np.ndarray) -> np.ndarray:
+        """[F(d_l ∘ x)]_l in complex64 (``scipy.fft`` keeps single precision)."""
+        self._check_signal(x)
+        masks, _ = self._single_masks()
+        k = len(self.signal_shape)
+        x = np.asarray(x)
+        expanded = x.reshape((*x.shape[: x.ndim - k], 1, *self.signal_shape))
+        return scipy.fft.fftn(masks * expanded, axes=self._axes, overwrite_x=True)
+
+    def adjoint_single(self, y: np.ndarray) -> np.ndarray:
+        """Σ_l conj(d_l) ∘ F*y_l in complex64."""
+        self._check_output(y, "y")
+        _, conj = self._single_masks()
+        back = scipy.fft.ifftn(y, axes=self._axes, norm="forward")
+        back *= conj
         return np.sum(back, axis=-len(self.output_shape))
 
     def autograd_apply(self, x: Any) -> Any:  # noqa: D102

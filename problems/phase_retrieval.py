@@ -236,6 +236,50 @@ class PhaseRetrievalObjective(PhaseRetrievalBatch, Objective):
         inner += re * w
         return inner
 
+    def euclidean_hessian_single(
+        self, x: np.ndarray, data: dict[str, Any], direction: np.ndarray
+    ) -> np.ndarray:
+        """∇²f(x)[u] in single precision: float32 for a real signal, complex64 for a complex one.
+
+        The Hessian of the module docstring without the activated loss's ‖x‖² terms,
+        ∇²f(x)[u] = scale · 𝒜*(c₁ ∘ 𝒜u + c₂ ∘ Re(w̄ ∘ 𝒜u) ∘ w), c₁ = 2 r'(|w|²),
+        c₂ = 4 r''(|w|²), w = 𝒜x (the real part for a real signal; seed 003 §2.2), with the
+        operator's single-precision kernels (``MeasurementOperator.apply_single``: a complex64
+        copy of A, or complex64 masks through ``scipy.fft``) and c₁, c₂, w rounded once per
+        point and cached in ``data``.  A real signal with real Gaussian measurements takes the
+        batch methods' float32 kernel; the activated loss, or an operator without single
+        kernels, the double product rounded.  For trust regions with
+        ``inner_precision="single"`` (``Problem.riemannian_hessian_single``).
+        """
+        if self.real and not self.operator.is_complex:
+            return super().euclidean_hessian_single(x, data, direction)
+        single = np.complex64 if np.iscomplexobj(direction) else np.float32
+        if self.loss == "activated" or not self.operator.computes_single:
+            double = np.complex128 if single is np.complex64 else np.float64
+            product = self.euclidean_hessian(x, data, direction.astype(double))
+            return np.asarray(product).astype(single)
+        factors = data.get("hessian_factors_single")
+        if factors is None:
+            w = data["w"]
+            c2 = 4.0 if data["r2"] is None else 4.0 * data["r2"]
+            factors = data["hessian_factors_single"] = (
+                (2.0 * data["r1"]).astype(np.float32),
+                np.asarray(c2, dtype=np.float32),
+                w.astype(np.complex64),
+                np.real(w).astype(np.float32),
+                np.imag(w).astype(np.float32),
+            )
+        c1, c2, w32, w_re, w_im = factors
+        dw = self.operator.apply_single(direction)
+        re = w_re * dw.real  # Re(w̄ ẇ) = Re w Re ẇ + Im w Im ẇ
+        re += w_im * dw.imag
+        re *= c2
+        inner = c1 * dw
+        inner += re * w32
+        out = self._field(self.operator.adjoint_single(inner))
+        out *= np.float32(self.scale)
+        return out
+
     def autograd_cost(self, x: Any) -> Any:  # noqa: D102
         w = self.operator.autograd_apply(x)
         complex_w = self.operator.is_complex or not self.real

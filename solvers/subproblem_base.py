@@ -162,8 +162,8 @@ class InnerOperators:
     ``dtype`` None: the problem's own ``riemannian_hessian`` followed by the tangent projection,
     exactly as before.  Otherwise, when the problem offers a single-precision product
     (``Problem.offers_single_hessian(x)``: an objective with ``euclidean_hessian_single`` on the
-    real sphere or Euclidean space), the product is ``Problem.riemannian_hessian_single``
-    followed by the float32 projection, never touching double; else the direction is promoted
+    real sphere, ℝⁿ or ℂⁿ), the product is ``Problem.riemannian_hessian_single`` followed by
+    the single-precision projection, never touching double; else the direction is promoted
     back to double before the product (the problem sees the precision it was written for), the
     product is projected in double and only then rounded to ``dtype``.  The projection of the
     inner iteration's own vectors uses x rounded to ``dtype``, so it stays in single precision.
@@ -190,7 +190,7 @@ def inner_operators(problem: Any, x: Any, dtype: np.dtype | None) -> InnerOperat
     x_work = x.astype(dtype) if isinstance(x, np.ndarray) and x.dtype.kind == dtype.kind else x
 
     offers = getattr(problem, "offers_single_hessian", None)
-    if dtype == np.float32 and offers is not None and offers(x):
+    if dtype in (np.float32, np.complex64) and offers is not None and offers(x):
         single_hessian = problem.riemannian_hessian_single
 
         def product(direction: Any) -> Any:

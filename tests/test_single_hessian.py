@@ -146,3 +146,75 @@ def test_single_products_recover_the_phase_retrieval_signal(subproblem):
     gap = min(abs(e) for e in runs[0].certificate.eigenvalues)
     g = max(r.gradient_norm for r in runs)
     assert problem.symmetry.distance(runs[0].point, runs[1].point) <= 4 * g / gap + 1e-12
+
+
+# --------------------------------------------------------------------------- complex64
+COMPLEX_CASES = {
+    "gaussian": {"n": 48, "m": 6 * 48, "field": "complex"},
+    "cdp-1d": {"n": 64, "measurement": "cdp", "n_masks": 6, "field": "complex"},
+    "cdp-image": {"n": (16, 12), "measurement": "cdp", "n_masks": 6, "field": "complex"},
+    "cdp-real-signal": {"n": 40, "measurement": "cdp", "n_masks": 6, "field": "real"},
+}
+
+
+def _single_gap(problem: ms.Problem, seed: int) -> tuple[np.ndarray, float]:
+    x = random_point(problem.manifold, seed)
+    u = problem.manifold.random_tangent_vector(x)
+    single_dtype = np.complex64 if np.iscomplexobj(x) else np.float32
+    single = problem.riemannian_hessian_single(x, u.astype(single_dtype))
+    double = problem.riemannian_hessian(x, u)
+    assert single.shape == double.shape
+    return single, float(np.linalg.norm(single - double) / np.linalg.norm(double))
+
+
+@pytest.mark.parametrize("case", sorted(COMPLEX_CASES))
+@pytest.mark.parametrize("loss", ["intensity", "amplitude", "smoothed_amplitude", "activated"])
+def test_complex_phase_retrieval_single_product_is_the_double_one_to_round_off(case, loss):
+    problem = phase_retrieval(**COMPLEX_CASES[case], loss=loss, seed=3)
+    x = random_point(problem.manifold, 0)
+    assert problem.offers_single_hessian(x)
+    assert not problem.offers_single_hessian(
+        x.astype(np.complex64 if np.iscomplexobj(x) else np.float32)
+    )
+    single, gap = _single_gap(problem, 1)
+    field = COMPLEX_CASES[case]["field"]
+    assert single.dtype == (np.complex64 if field == "complex" else np.float32)
+    assert gap <= 1e-5
+    if loss != "activated":  # computed with the operator's single kernels, not rounded at the end
+        assert gap > 1e-9
+        assert getattr(problem.objective.operator, "_single_pair", None) is not None
+
+
+def test_the_complex_single_inner_iteration_never_calls_the_double_product(monkeypatch):
+    problem = phase_retrieval(**COMPLEX_CASES["cdp-1d"], seed=4)
+    x = problem.truth * np.exp(0.3j) + 1e-3 * random_point(problem.manifold, 5)
+    g = problem.riemannian_gradient(x)
+    reference = TruncatedConjugateGradient(precision="single").solve(
+        problem, x, g, radius=1.0, max_iterations=127
+    )
+
+    def refuse(*args):
+        raise AssertionError("double product called")
+
+    monkeypatch.setattr(problem.objective, "euclidean_hessian", refuse)
+    result = TruncatedConjugateGradient(precision="single").solve(
+        problem, x, g, radius=1.0, max_iterations=127
+    )
+    assert result.step.dtype == np.complex128 and result.iterations > 1
+    np.testing.assert_array_equal(result.step, reference.step)
+
+
+@pytest.mark.parametrize("case", ["gaussian", "cdp-image"])
+def test_complex64_products_recover_the_complex_signal(case):
+    problem = phase_retrieval(**COMPLEX_CASES[case], seed=6)
+    x0 = random_point(problem.manifold, 7)
+    runs = [
+        ms.solve(problem, "trust-regions", x0=x0, inner_precision=p) for p in ("double", "single")
+    ]
+    assert getattr(problem.objective.operator, "_single_pair", None) is not None
+    for result in runs:
+        assert result.converged and problem.recovered(result.point)
+        assert result.certificate.verdict is ms.Verdict.LOCAL_MINIMIZER
+    g = max(r.gradient_norm for r in runs)
+    gap = min(abs(e) for e in runs[0].certificate.eigenvalues)
+    assert problem.symmetry.distance(runs[0].point, runs[1].point) <= 4 * g / gap + 1e-10

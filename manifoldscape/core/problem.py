@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pymanopt
-from pymanopt.manifolds import Euclidean, Product, Sphere
+from pymanopt.manifolds import ComplexEuclidean, Euclidean, Product, Sphere
 from pymanopt.manifolds.manifold import Manifold, RiemannianSubmanifold
 
 from manifoldscape.core.objective import (
@@ -332,44 +332,46 @@ class Problem:
         """Whether ``riemannian_hessian_single`` computes in single precision (at ``x``, if given).
 
         It does when the objective has a method ``euclidean_hessian_single(x, data, direction)``
-        taking and returning float32 directions, the manifold is pymanopt's real ``Sphere`` or
-        ``Euclidean`` (the conversion is a projection and a scalar Weingarten term), and x (if
-        given) is a real float64 array.
+        taking and returning single-precision directions (float32, or complex64 on ℂⁿ), the
+        manifold is pymanopt's real ``Sphere`` or ``Euclidean`` (the conversion is a projection
+        and a scalar Weingarten term) or ``ComplexEuclidean`` (none), and x (if given) is a
+        float64 array (complex128 on ``ComplexEuclidean``).
         """
-        if type(self.manifold) not in (Sphere, Euclidean):
+        kind = type(self.manifold)
+        if kind not in (Sphere, Euclidean, ComplexEuclidean):
             return False
         if not callable(getattr(self.objective, "euclidean_hessian_single", None)):
             return False
-        return x is None or (type(x) is np.ndarray and x.dtype == np.float64)
+        dtype = np.complex128 if kind is ComplexEuclidean else np.float64
+        return x is None or (type(x) is np.ndarray and x.dtype == dtype)
 
     def riemannian_hessian_single(self, x: Any, tangent_vector: np.ndarray) -> np.ndarray:
-        """Hess f(x)[u] in float32 from the objective's float32 Euclidean product.
+        """Hess f(x)[u] in single precision from the objective's single-precision product.
 
         On the sphere Hess f(x)[u] = P_x(∇²f(x)[u]) − ⟨x, ∇f(x)⟩ u with P_x z = z − ⟨x, z⟩ x
-        (Absil, Mahony & Trumpler, GSI 2013; ``geometry.batched``), on ``Euclidean`` ∇²f(x)[u].
-        x rounded to float32 and the Weingarten weight −⟨x, ∇f(x)⟩ (computed in double, then
-        rounded) are kept in x's cache entry, so each call costs the objective's float32 product
-        and a few float32 vector operations.  The result agrees with ``riemannian_hessian`` to
-        float32 round-off (relative to ‖∇²f(x)‖ ‖u‖); use it only where that suffices (the inner
-        iteration of trust regions with ``inner_precision="single"``).  Requires
-        ``offers_single_hessian(x)``.
+        (Absil, Mahony & Trumpler, GSI 2013; ``geometry.batched``), on ``Euclidean`` and
+        ``ComplexEuclidean`` ∇²f(x)[u] (float32, complex64 on ℂⁿ).  x rounded to float32 and the
+        Weingarten weight −⟨x, ∇f(x)⟩ (computed in double, then rounded) are kept in x's cache
+        entry, so each call costs the objective's single-precision product and a few float32
+        vector operations.  The result agrees with ``riemannian_hessian`` to float32 round-off
+        (relative to ‖∇²f(x)‖ ‖u‖); use it only where that suffices (the inner iteration of
+        trust regions with ``inner_precision="single"``).  Requires ``offers_single_hessian(x)``.
         """
         entry = self._entry(x)
-        single = entry.get("single")
-        if single is None:
-            weight = 0.0
-            if type(self.manifold) is Sphere:
-                egrad = self._euclidean_gradient(x, entry)
-                weight = -float(np.dot(x.ravel(), np.asarray(egrad).ravel()))
-            single = entry["single"] = (x.astype(np.float32), np.float32(weight))
-        x32, weight32 = single
-        u = np.asarray(tangent_vector, dtype=np.float32)
+        single_dtype = np.complex64 if type(self.manifold) is ComplexEuclidean else np.float32
+        u = np.asarray(tangent_vector, dtype=single_dtype)
         ehess = np.asarray(
-            self.objective.euclidean_hessian_single(x, entry["data"], u), dtype=np.float32
+            self.objective.euclidean_hessian_single(x, entry["data"], u), dtype=single_dtype
         )
         _check_shapes(ehess, u, "euclidean_hessian_single", "the direction")
-        if type(self.manifold) is Euclidean:
+        if type(self.manifold) is not Sphere:
             return ehess
+        single = entry.get("single")
+        if single is None:
+            egrad = self._euclidean_gradient(x, entry)
+            weight = -float(np.dot(x.ravel(), np.asarray(egrad).ravel()))
+            single = entry["single"] = (x.astype(np.float32), np.float32(weight))
+        x32, weight32 = single
         return ehess - np.float32(np.dot(x32.ravel(), ehess.ravel())) * x32 + weight32 * u
 
     def riemannian_hessian_batch(
