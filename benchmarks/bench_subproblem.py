@@ -22,7 +22,9 @@
    GLTR-type Lanczos solver (``subproblem="lanczos"``), each in double and single inner precision
    (``inner_precision="single"``), same instance, same start, same absolute gradient tolerance
    (``--rtol`` × the gradient scale at x₀): Rayleigh n = 1000 and 5000 (linear and random
-   spectra), real Gaussian phase retrieval (n = 256, m = 8n), orthogonal tensor decomposition on
+   spectra), real Gaussian phase retrieval (n = 256, m = 8n), complex phase retrieval (Gaussian
+   n = 256, m = 8n; coded diffraction 128 × 128, L = 6: complex64 products with
+   ``inner_precision="single"``), orthogonal tensor decomposition on
    SO(20) (factored), dictionary learning on the sphere (log-cosh, n = 50, p = 20000) and
    −ℓ4 over O(25) (p = 5000).  Columns: outer iterations, Hessian-vector products, median time,
    ratio to tCG in double, final cost minus the tCG-double cost, ‖grad f‖.
@@ -183,6 +185,12 @@ def families() -> dict[str, Callable[[], ms.Problem]]:
         "rayleigh n=5000 linear": lambda: rayleigh(n=5000, seed=0),
         "rayleigh n=5000 random": lambda: rayleigh(n=5000, spectrum="random", seed=0),
         "phase retrieval n=256 m=8n": lambda: phase_retrieval(n=256, m=8 * 256, seed=0),
+        "complex phase retrieval n=256 m=8n": lambda: phase_retrieval(
+            n=256, m=8 * 256, field="complex", seed=0
+        ),
+        "coded diffraction 128x128 L=6": lambda: phase_retrieval(
+            n=(128, 128), measurement="cdp", n_masks=6, field="complex", seed=0
+        ),
         "tensor decomposition SO(20)": lambda: tensor_decomposition(n=20, seed=0),
         "dictionary learning n=50": lambda: dictionary_learning(
             n=50, p=20000, theta=0.3, loss="logcosh", mu=1e-2, seed=0
