@@ -47,6 +47,7 @@ import numpy as np
 
 from manifoldscape.boundary.arguments import Seed, as_generator
 from manifoldscape.boundary.keywords import checked_keywords
+from manifoldscape.boundary.threads import small_dense_threads
 from manifoldscape.core.diagnosis import orbit_coordinates, suggest_symmetry
 from manifoldscape.core.hessian import RiemannianHessian
 from manifoldscape.core.spectrum import Spectrum, choose_method, dense_spectrum, krylov_spectrum
@@ -448,6 +449,7 @@ def _check_options(
 
 
 @checked_keywords()
+@small_dense_threads
 def certify(
     problem: Problem,
     point: Any,

@@ -39,6 +39,7 @@ import numpy as np
 import scipy.sparse.linalg
 
 from manifoldscape.boundary.arguments import Seed, as_generator, require_positive_int
+from manifoldscape.boundary.threads import small_dense_threads
 from manifoldscape.core.certificate import Certificate, Verdict, certify
 from manifoldscape.core.hessian import RiemannianHessian
 from manifoldscape.core.problem import Problem
@@ -416,6 +417,7 @@ def _plain_distance(x: Any, y: Any) -> float:
     return float(np.linalg.norm(_flat(x) - _flat(y)))
 
 
+@small_dense_threads
 def cascade_graph(
     problem: Problem,
     census: Census,

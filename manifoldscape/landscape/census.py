@@ -95,6 +95,7 @@ from pymanopt.manifolds import (
 
 from manifoldscape.boundary.arguments import Seed, require_positive_int
 from manifoldscape.boundary.keywords import checked_keywords
+from manifoldscape.boundary.threads import small_dense_threads
 from manifoldscape.core.certificate import Certificate, Verdict, certify
 from manifoldscape.core.problem import Problem
 from manifoldscape.core.symmetry import Identity
@@ -207,6 +208,7 @@ def _check_solvers(solvers: Any) -> tuple[str, ...]:
 
 
 @checked_keywords(renamed={"solvers": "solver"})
+@small_dense_threads
 def census(
     problem: Problem,
     starts: int = 200,

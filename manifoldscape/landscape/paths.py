@@ -42,6 +42,7 @@ import numpy as np
 
 from manifoldscape.boundary.arguments import Seed, as_generator, require_positive_int
 from manifoldscape.boundary.keywords import checked_keywords
+from manifoldscape.boundary.threads import small_dense_threads
 from manifoldscape.core.certificate import Certificate, Verdict, certify
 from manifoldscape.core.problem import Problem
 from manifoldscape.geometry import (
@@ -334,6 +335,7 @@ def _band(
 
 
 @checked_keywords()
+@small_dense_threads
 def connect(
     problem: Problem,
     x_a: Any,
