@@ -133,9 +133,7 @@ def _describe_executor(workers: int, scheduler: str | None, threads: int | None)
     if scheduler is not None:
         return f"Dask scheduler {scheduler}, {blas}"
     if workers == 0:
-        return "in this process" + (
-            "" if threads is None else f", {blas} if threadpoolctl is installed"
-        )
+        return "in this process" + ("" if threads is None else f", {blas}")
     return (
         f"local process pool: {workers} spawned worker process{'es' if workers > 1 else ''}, {blas}"
     )

@@ -151,7 +151,7 @@ def instance_for(task: TrialTask, factory: Any, problem_seed: int) -> Any:
 
 @contextlib.contextmanager
 def thread_limit(threads: int | None) -> Iterator[None]:
-    """Limit BLAS threads with threadpoolctl when it is installed (else the environment decides)."""
+    """Limit BLAS threads with threadpoolctl (a dependency; without it the environment decides)."""
     if threads is None:
         yield
         return
