@@ -168,3 +168,14 @@ def test_a_registered_batched_form_must_be_callable():
         registry.register("mine", lambda **_: None, batched=3)
     registry.register("mine", lambda **_: None, batched=np.sum)
     assert registry.get("mine").batched is np.sum
+
+
+def test_a_batch_beyond_the_memory_is_recorded_as_an_error_naming_batch(monkeypatch):
+    from manifoldscape.boundary import budgets
+
+    plan = plan_sweep("phase_retrieval", {"n": [16]}, instance="per-point", batch=8)
+    # the instance (m × n = 96 × 16) fits, the batch's 8 columns of m-vectors do not
+    monkeypatch.setattr(budgets, "available_memory", lambda: 100_000)
+    records = run_task(BatchTask(tuple(plan.tasks(8)), frozenset(range(8))))
+    assert len(records) == 8
+    assert all("batch=8" in r["error"] and "memory" in r["error"] for r in records)

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from manifoldscape.boundary.budgets import require_memory
 from manifoldscape.experiments.sweep.plan import TrialTask, trial_seeds
 from manifoldscape.experiments.sweep.trial import (
     base_record,
@@ -147,7 +148,13 @@ def run_batch(task: BatchTask) -> list[dict[str, Any]]:
             batched = solver_registry.get(first.solver).batched
             if batched is None:
                 raise TypeError(f"solver {first.solver!r} has no batched form")
-            results = batched(problem, np.column_stack(columns), **first.solver_options)
+            starts = np.column_stack(columns)
+            require_memory(
+                _batch_bytes(problem, starts),
+                f"batch={len(columns)} at grid point {first.point}: {len(columns)} starts "
+                "solved together (lower batch)",
+            )
+            results = batched(problem, starts, **first.solver_options)
             solved = time.perf_counter()
             share = (solved - built) / len(results)
             for record, result in zip(records, results, strict=True):
@@ -174,6 +181,28 @@ def run_batch(task: BatchTask) -> list[dict[str, Any]]:
     for record in wanted:
         record["trial_time"] = elapsed / len(records)
     return wanted
+
+
+#: the batched solvers keep about this many arrays of the per-column size at once (an upper
+#: estimate: iterate, gradient, step, inner-iteration vectors, the objective's prepared data for
+#: the current and the trial points, and their temporaries)
+_WORKING_COPIES = 16
+
+
+def _batch_bytes(problem: Any, starts: np.ndarray) -> float:
+    """The memory a batched solve of ``starts`` (n × K) needs, estimated from one column.
+
+    The objective's prepared data for one column (e.g. A x and its loss terms for phase
+    retrieval, m numbers each) plus the column itself, times K columns and ``_WORKING_COPIES``.
+    """
+    column = starts[:, :1]
+    per_column = float(column.nbytes)
+    prepare = getattr(problem.objective, "prepare_batch", None)
+    if prepare is not None:
+        data = prepare(column)
+        values = data.values() if isinstance(data, dict) else [data]
+        per_column += sum(float(getattr(v, "nbytes", 0)) for v in values)
+    return _WORKING_COPIES * per_column * starts.shape[1]
 
 
 def member_keys(tasks: Iterable[Task]) -> list[tuple[str, int]]:
