@@ -79,7 +79,6 @@ from typing import Any
 
 import autograd.numpy as anp
 import numpy as np
-import scipy.optimize
 from pymanopt.manifolds import Sphere, Stiefel
 
 from manifoldscape.boundary.arguments import (
@@ -92,7 +91,22 @@ from manifoldscape.boundary.arguments import (
 from manifoldscape.boundary.budgets import require_memory
 from manifoldscape.core.problem import Objective, Problem
 from manifoldscape.core.symmetry import Sign, SignedPermutation, SymmetryGroup
-from manifoldscape.geometry import random_point
+from manifoldscape.problems.dictionary_data import (
+    bernoulli_gaussian,
+    check_choice,
+    check_dictionary,
+    check_mu,
+    check_theta,
+    dictionary_column_correlation,
+    dictionary_error,
+    haar,
+    one_sparse,
+    orthogonal_dictionary_gap,
+    orthogonality_error,
+    precondition_data,
+    unit_columns,
+    unit_norm_tight_frame,
+)
 
 __all__ = [
     "ColumnOrbit",
@@ -271,143 +285,6 @@ class ColumnOrbit(SymmetryGroup):
         return self.name
 
 
-# --------------------------------------------------------------------------- data
-def unit_norm_tight_frame(n: int, k: int, seed: Seed = None, iterations: int = 300) -> np.ndarray:
-    """A random incoherent n × k unit-norm tight frame: (n/k) AAᵀ = I, ‖a_i‖ = 1 (seed 001).
-
-    Alternating projections (Tropp, Dhillon, Heath & Strohmer, "Designing structured tight frames
-    via an alternating projection method", IEEE TIT 51(1), 2005, §V–VI) from Gaussian columns:
-    clip the off-diagonal Gram entries to [−τ, τ] with τ = 1.5 × the Welch bound
-    √((k − n)/(n(k − 1))), take the nearest rank-n factor, then the nearest tight frame
-    √(k/n) polar(A) and unit columns; ``iterations`` rounds, and 50 final rounds of the last two
-    projections alone.  The coherence max_{i≠j} |⟨a_i, a_j⟩| ends near τ (about 0.34 for
-    n = 10, k = 20; 0.15 for n = 50, k = 100), against about √(4 log k / n) for random columns.
-    """
-    rng = as_generator(seed)
-    tau = 1.5 * np.sqrt((k - n) / (n * (k - 1)))
-    a = rng.standard_normal((n, k))
-    a /= np.linalg.norm(a, axis=0)
-
-    def tight(m: np.ndarray) -> np.ndarray:
-        u, _, vt = np.linalg.svd(m, full_matrices=False)
-        m = np.sqrt(k / n) * (u @ vt)
-        return m / np.linalg.norm(m, axis=0)
-
-    for _ in range(iterations):
-        gram = np.clip(a.T @ a, -tau, tau)
-        np.fill_diagonal(gram, 1.0)
-        d, v = np.linalg.eigh(gram)
-        a = tight((v[:, -n:] * np.sqrt(np.maximum(d[-n:], 0.0))).T)
-    for _ in range(50):
-        a = tight(a)
-    return a
-
-
-def bernoulli_gaussian(k: int, p: int, theta: float, rng: np.random.Generator) -> np.ndarray:
-    """X₀ ∈ R^{k×p} with i.i.d. entries b·g, b ~ Bernoulli(θ), g ~ N(0, 1) (seed 001)."""
-    return (rng.random((k, p)) < theta) * rng.standard_normal((k, p))
-
-
-def one_sparse(k: int, p: int, rng: np.random.Generator) -> np.ndarray:
-    """X₀ ∈ R^{k×p} with one N(0, 1) entry per column at a uniform row (seed 003 eq. 3.1)."""
-    x = np.zeros((k, p))
-    x[rng.integers(k, size=p), np.arange(p)] = rng.standard_normal(p)
-    return x
-
-
-def precondition_data(y: np.ndarray, theta: float) -> tuple[np.ndarray, np.ndarray]:
-    """(Ȳ, P) with P = (YYᵀ/(pθ))^{-1/2} by eigendecomposition and Ȳ = P Y (module docstring)."""
-    n, p = y.shape
-    d, v = np.linalg.eigh((y @ y.T) / (p * theta))
-    if not d[0] > 1e-12 * max(d[-1], 1e-300) * n:
-        raise ValueError(
-            f"Y must have full row rank {n} to be preconditioned (YYᵀ is singular: smallest "
-            f"eigenvalue {d[0]:.3g}, largest {d[-1]:.3g}); give more samples p or pass "
-            "precondition=False"
-        )
-    root = (v / np.sqrt(d)) @ v.T
-    root = 0.5 * (root + root.T)
-    return root @ y, root
-
-
-def _check_theta(theta: Any) -> float:
-    if isinstance(theta, bool) or not isinstance(theta, (int, float, np.integer, np.floating)):
-        raise TypeError(f"theta must be a number in (0, 1], got {theta!r}")
-    theta = float(theta)
-    if not (0.0 < theta <= 1.0):
-        raise ValueError(f"theta must be in (0, 1] (the Bernoulli rate of X₀), got {theta}")
-    return theta
-
-
-def _check_mu(mu: Any) -> float:
-    if isinstance(mu, bool) or not isinstance(mu, (int, float, np.integer, np.floating)):
-        raise TypeError(f"mu must be a positive number, got {mu!r}")
-    mu = float(mu)
-    if not (np.isfinite(mu) and mu > 0):
-        raise ValueError(f"mu must be a positive finite number, got {mu}")
-    return mu
-
-
-def _check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
-    return value
-
-
-def _haar(n: int, rng: np.random.Generator) -> np.ndarray:
-    return random_point(Stiefel(n, n), rng)
-
-
-def _orthogonality_error(a: np.ndarray) -> float:
-    return float(np.max(np.abs(a.T @ a - np.eye(a.shape[1]))))
-
-
-def _check_dictionary(a: Any, n: int | None, dictionary: str | None) -> tuple[np.ndarray, str]:
-    """Validate a user dictionary A₀ and infer its kind ('orthogonal', 'invertible', 'over…')."""
-    a = as_real_array(a, "A", ndim=2)
-    rows, k = a.shape
-    if n is not None and rows != n:
-        raise ValueError(f"A must have n = {n} rows, got shape {a.shape}")
-    if k < rows:
-        raise ValueError(
-            f"A must have at least as many columns (atoms) as rows, got shape {a.shape}"
-        )
-    if k == rows:
-        s = np.linalg.svd(a, compute_uv=False)
-        if not s[-1] > 1e-10 * max(s[0], 1e-300):
-            raise ValueError(
-                f"A must be invertible (a complete dictionary), but its condition number is "
-                f"{s[0] / s[-1] if s[-1] > 0 else np.inf:.3g}"
-            )
-        kind = "orthogonal" if _orthogonality_error(a) <= 1e-8 else "invertible"
-        if dictionary == "orthogonal" and kind != "orthogonal":
-            raise ValueError(
-                f"A must be orthogonal for dictionary='orthogonal', but max |AᵀA − I| = "
-                f"{_orthogonality_error(a):.3g}; pass dictionary='invertible'"
-            )
-        if dictionary == "overcomplete":
-            raise ValueError(
-                f"A must have more columns than rows for dictionary='overcomplete', "
-                f"got shape {a.shape}"
-            )
-        return a, dictionary or kind
-    if dictionary in ("orthogonal", "invertible"):
-        raise ValueError(
-            f"A must be square for dictionary={dictionary!r}, got shape {a.shape}; pass "
-            "dictionary='overcomplete'"
-        )
-    norms = np.linalg.norm(a, axis=0)
-    if np.any(norms == 0):
-        raise ValueError("A must have non-zero columns (atoms)")
-    if np.linalg.matrix_rank(a) < rows:
-        raise ValueError(f"A must have full row rank {rows}, got rank {np.linalg.matrix_rank(a)}")
-    return a, "overcomplete"
-
-
-def _unit_columns(a: np.ndarray) -> np.ndarray:
-    return a / np.linalg.norm(a, axis=0)
-
-
 # --------------------------------------------------------------------------- factories
 def dictionary_learning(
     n: int | None = None,
@@ -443,12 +320,12 @@ def dictionary_learning(
     W (see the module docstring).
     """
     rng = as_generator(seed)
-    theta = _check_theta(theta)
-    mu = _check_mu(mu)
-    loss = _check_choice(loss, "loss", LOSSES)
-    coefficients = _check_choice(coefficients, "coefficients", COEFFICIENTS)
+    theta = check_theta(theta)
+    mu = check_mu(mu)
+    loss = check_choice(loss, "loss", LOSSES)
+    coefficients = check_choice(coefficients, "coefficients", COEFFICIENTS)
     if dictionary is not None:
-        dictionary = _check_choice(dictionary, "dictionary", DICTIONARIES)
+        dictionary = check_choice(dictionary, "dictionary", DICTIONARIES)
     if precondition is not None and not isinstance(precondition, (bool, np.bool_)):
         raise TypeError(f"precondition must be True, False or None, got {precondition!r}")
 
@@ -459,7 +336,7 @@ def dictionary_learning(
         if n < 2:
             raise ValueError(f"Y must have at least 2 rows (n ≥ 2), got shape {y.shape}")
         if A is not None:
-            a0, dictionary = _check_dictionary(A, n, dictionary)
+            a0, dictionary = check_dictionary(A, n, dictionary)
         if X is not None:
             raise TypeError("give X together with A (Y = A X is then formed), not with Y")
         user_kind = "user"
@@ -472,13 +349,13 @@ def dictionary_learning(
             f"dictionary_learning(n={sizes[0]}, p={sizes[1]}): Y is n × p, X is k × p",
         )
         if A is not None:
-            a0, dictionary = _check_dictionary(A, n, dictionary)
+            a0, dictionary = check_dictionary(A, n, dictionary)
             n = a0.shape[0]
         else:
             n = 8 if n is None else n
             dictionary = dictionary or "orthogonal"
             if dictionary == "orthogonal":
-                a0 = _haar(n, rng)
+                a0 = haar(n, rng)
             elif dictionary == "invertible":
                 a0 = rng.standard_normal((n, n)) / np.sqrt(n)
             else:
@@ -526,10 +403,10 @@ def dictionary_learning(
                 truth_dictionary = a0.copy()
                 symmetry = SignedPermutation(n, basis=a0)
             else:
-                truth_dictionary = _unit_columns(np.linalg.inv(m).T)
+                truth_dictionary = unit_columns(np.linalg.inv(m).T)
                 symmetry = ColumnOrbit(truth_dictionary)
         else:
-            truth_dictionary = _unit_columns(m)
+            truth_dictionary = unit_columns(m)
             symmetry = ColumnOrbit(truth_dictionary)
     objective = SparsityObjective(np.ascontiguousarray(ybar), loss, mu)
     objective.truth_dictionary = truth_dictionary
@@ -578,8 +455,8 @@ def dictionary_learning_one_sparse(
     ±a_i; for n = 3 there are 12 saddles (|I| = 2) and 8 maximizers (|I| = 3).  No 1/p factor.
     """
     n = require_positive_int(n, "n", minimum=2)
-    loss = _check_choice(loss, "loss", LOSSES)
-    mu = _check_mu(mu)
+    loss = check_choice(loss, "loss", LOSSES)
+    mu = check_mu(mu)
     rng = as_generator(seed)
     require_memory(24 * n * n, f"dictionary_learning_one_sparse(n={n}): A is n × n")
     if A is None:
@@ -587,14 +464,14 @@ def dictionary_learning_one_sparse(
     elif isinstance(A, str):
         if A != "random":
             raise ValueError(f"A must be an orthogonal n × n matrix, 'random' or None, got {A!r}")
-        a0 = _haar(n, rng)
+        a0 = haar(n, rng)
     else:
         a0 = as_real_array(A, "A", ndim=2)
         if a0.shape != (n, n):
             raise ValueError(f"A must be an n × n = {n} × {n} orthogonal matrix, got {a0.shape}")
-        if _orthogonality_error(a0) > 1e-8:
+        if orthogonality_error(a0) > 1e-8:
             raise ValueError(
-                f"A must be orthogonal, but max |AᵀA − I| = {_orthogonality_error(a0):.3g}"
+                f"A must be orthogonal, but max |AᵀA − I| = {orthogonality_error(a0):.3g}"
             )
     objective = SparsityObjective(np.ascontiguousarray(a0), loss, mu, scale=1.0)
     objective.truth_dictionary = a0.copy()
@@ -668,8 +545,8 @@ def dictionary_learning_orthogonal(
     Zhai et al., |1 − ‖A A₀‖₄⁴/n|, is ``orthogonal_dictionary_gap``.
     """
     rng = as_generator(seed)
-    theta = _check_theta(theta)
-    coefficients = _check_choice(coefficients, "coefficients", COEFFICIENTS)
+    theta = check_theta(theta)
+    coefficients = check_choice(coefficients, "coefficients", COEFFICIENTS)
     a0 = None
     if Y is not None:
         if A is not None or X is not None:
@@ -685,14 +562,14 @@ def dictionary_learning_orthogonal(
             8 * (4 * n * p + 4 * n * n), f"dictionary_learning_orthogonal(n={n}, p={p}): Y is n × p"
         )
         if A is None:
-            a0 = _haar(n, rng)
+            a0 = haar(n, rng)
         else:
             a0 = as_real_array(A, "A", ndim=2)
             if a0.shape[0] != a0.shape[1]:
                 raise ValueError(f"A must be a square orthogonal matrix, got shape {a0.shape}")
-            if _orthogonality_error(a0) > 1e-8:
+            if orthogonality_error(a0) > 1e-8:
                 raise ValueError(
-                    f"A must be orthogonal, but max |AᵀA − I| = {_orthogonality_error(a0):.3g}"
+                    f"A must be orthogonal, but max |AᵀA − I| = {orthogonality_error(a0):.3g}"
                 )
             n = a0.shape[0]
         if X is not None:
@@ -722,63 +599,3 @@ def dictionary_learning_orthogonal(
         seed=seed_as_int(seed),
         recovery_tolerance=5e-2,
     )
-
-
-# --------------------------------------------------------------------------- recovery metrics
-def _truth_dictionary(problem: Problem) -> np.ndarray:
-    w = getattr(problem.objective, "truth_dictionary", None)
-    if w is None:
-        raise ValueError(
-            f"problem {problem.name!r} has no truth dictionary (built from user data Y without A)"
-        )
-    return w
-
-
-def dictionary_column_correlation(problem: Problem, q: Any) -> float:
-    """max_i |⟨q/‖q‖, w_i⟩| over the unit columns w_i of the truth dictionary (1 = recovered)."""
-    w = _truth_dictionary(problem)
-    v = as_real_array(q, "q", ndim=1)
-    if v.shape != (w.shape[0],):
-        raise ValueError(f"q must have shape ({w.shape[0]},), got {v.shape}")
-    norm = float(np.linalg.norm(v))
-    if norm == 0:
-        raise ValueError("q must be non-zero")
-    return float(np.max(np.abs(w.T @ v)) / norm)
-
-
-def dictionary_error(problem: Problem, Q: Any) -> float:
-    """min_{Γ ∈ SP} ‖Q − W_S Γ‖_F / ‖W_S‖_F for recovered unit columns Q (n × r, r ≤ k).
-
-    Each column of Q is matched to a distinct ± column of the truth dictionary W (the optimal
-    matching: a linear assignment on the costs ‖q_j‖² + 1 − 2|⟨q_j, w_i⟩|, solved by
-    ``scipy.optimize.linear_sum_assignment``), and the error is relative to the matched columns
-    W_S (‖W_S‖_F = √r for unit columns).  For a complete dictionary recovered in full (r = n) this
-    is dist_{SP(n)}(Q, W)/‖W‖_F.
-    """
-    w = _truth_dictionary(problem)
-    q = as_real_array(Q, "Q")
-    if q.ndim == 1:
-        q = q[:, None]
-    if q.ndim != 2 or q.shape[0] != w.shape[0] or q.shape[1] > w.shape[1]:
-        raise ValueError(
-            f"Q must be an n × r matrix of recovered columns with n = {w.shape[0]} and "
-            f"r ≤ {w.shape[1]}, got shape {q.shape}"
-        )
-    inner = q.T @ w
-    costs = np.sum(q * q, axis=0)[:, None] + 1.0 - 2.0 * np.abs(inner)
-    rows, cols = scipy.optimize.linear_sum_assignment(costs)
-    signs = np.where(inner[rows, cols] < 0, -1.0, 1.0)
-    matched = w[:, cols] * signs
-    return float(np.linalg.norm(q[:, rows] - matched) / np.linalg.norm(matched))
-
-
-def orthogonal_dictionary_gap(problem: Problem, A: Any) -> float:
-    """|1 − ‖A A₀‖₄⁴ / n| (Zhai et al. 2020): 0 exactly when A A₀ is a signed permutation."""
-    a0 = getattr(problem.objective, "dictionary", None)
-    if a0 is None:
-        raise ValueError(f"problem {problem.name!r} has no planted dictionary A₀")
-    a = as_real_array(A, "A", ndim=2)
-    if a.shape != a0.shape:
-        raise ValueError(f"A must have shape {a0.shape}, got {a.shape}")
-    n = a0.shape[0]
-    return float(abs(1.0 - np.sum((a @ a0) ** 4) / n))
