@@ -11,7 +11,7 @@ if __name__ != "manifoldscape.problems":  # pragma: no cover - guard against a s
     )
 
 from manifoldscape.core.registry import problem_registry
-from manifoldscape.problems.deconvolution import blind_deconvolution, sas_deconvolution
+from manifoldscape.problems.deconvolution import blind_deconvolution
 from manifoldscape.problems.dictionary_learning import (
     dictionary_learning,
     dictionary_learning_one_sparse,
@@ -28,6 +28,7 @@ from manifoldscape.problems.neural_collapse import neural_collapse
 from manifoldscape.problems.neural_network import one_hidden_layer
 from manifoldscape.problems.phase_retrieval import phase_retrieval, phase_retrieval_one_unknown
 from manifoldscape.problems.rank1_phase_retrieval import rank1_phase_retrieval
+from manifoldscape.problems.sas_deconvolution import sas_deconvolution
 from manifoldscape.problems.tensor_decomposition import tensor_decomposition
 
 problem_registry.register("rayleigh", rayleigh)

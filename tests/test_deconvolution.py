@@ -11,7 +11,6 @@ from manifoldscape.core.symmetry import SignedShift
 from manifoldscape.geometry import random_point
 from manifoldscape.problems import blind_deconvolution, sas_deconvolution
 from manifoldscape.problems.deconvolution import (
-    ShiftTruncation,
     circulant_matrix,
     circular_convolve,
     inverse_filter,
@@ -20,6 +19,7 @@ from manifoldscape.problems.deconvolution import (
     recovered_signals,
     signals_error,
 )
+from manifoldscape.problems.sas_deconvolution import ShiftTruncation
 
 
 def _direct_circular(a, x):
