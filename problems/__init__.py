@@ -26,7 +26,8 @@ from manifoldscape.problems.low_rank import (
 )
 from manifoldscape.problems.neural_collapse import neural_collapse
 from manifoldscape.problems.neural_network import one_hidden_layer
-from manifoldscape.problems.phase_retrieval import phase_retrieval, phase_retrieval_one_unknown
+from manifoldscape.problems.phase_retrieval import phase_retrieval
+from manifoldscape.problems.phase_retrieval_one import phase_retrieval_one_unknown
 from manifoldscape.problems.rank1_phase_retrieval import rank1_phase_retrieval
 from manifoldscape.problems.sas_deconvolution import sas_deconvolution
 from manifoldscape.problems.tensor_decomposition import tensor_decomposition
