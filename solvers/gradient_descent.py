@@ -120,9 +120,9 @@ class GradientDescent(IterativeSolver):
         manifold = problem.manifold
         eta = state.learning_rate
         x_new = retraction_function(manifold)(state.point, -eta * state.gradient)
-        cost = problem.cost(x_new)
+        cost, entry = problem.new_point_cost(x_new)
         if math.isfinite(cost):
-            egrad, gradient = gradients(problem, x_new)
+            egrad, gradient = gradients(problem, x_new, entry)
             gradient_norm = float(norm_function(manifold)(x_new, gradient))
         else:  # the loop stops here and returns the previous iterate
             egrad, gradient, gradient_norm = None, state.gradient, math.nan

@@ -199,20 +199,20 @@ class FixedPointIteration(IterativeSolver):
         shift = state.shift
         kind = _kind(problem.manifold)
         norms: tuple[float, float] | None = None  # (‖x‖, ‖∇f(x)‖), when first needed
-        x_new, cost_new, trials, step = x, cost, 0, None
+        x_new, cost_new, trials, step, entry = x, cost, 0, None, None
         for _ in range(_MAX_SHIFT_TRIALS):
             trials += 1
             z = shift * x - egrad if shift else -egrad
             candidate = _project(kind, z)
             if candidate is None:  # σx = ∇f(x): x is critical for the shifted linearisation
                 break
-            candidate_cost = problem.cost(candidate)
+            candidate_cost, candidate_entry = problem.new_point_cost(candidate)
             if not math.isfinite(candidate_cost):
                 x_new, cost_new = candidate, candidate_cost
                 break
             move = candidate - x
             if not self.adaptive_shift:
-                x_new, cost_new, step = candidate, candidate_cost, move
+                x_new, cost_new, step, entry = candidate, candidate_cost, move, candidate_entry
                 break
             decrease = cost - candidate_cost
             threshold = _SUFFICIENT_GAIN * float((z * move).sum())
@@ -223,7 +223,7 @@ class FixedPointIteration(IterativeSolver):
                 scale = abs(cost) + abs(candidate_cost) + egrad_norm * x_norm
                 threshold -= _ROUNDOFF * scale
             if decrease >= threshold:
-                x_new, cost_new, step = candidate, candidate_cost, move
+                x_new, cost_new, step, entry = candidate, candidate_cost, move, candidate_entry
                 break
             if norms is None:
                 norms = (frobenius_norm(x), frobenius_norm(egrad))
@@ -236,7 +236,7 @@ class FixedPointIteration(IterativeSolver):
         elif x_new is x:
             gradient, gradient_norm = state.gradient, state.gradient_norm
         else:
-            egrad_new, gradient = gradients(problem, x_new)
+            egrad_new, gradient = gradients(problem, x_new, entry)
             gradient_norm = frobenius_norm(gradient)
         return FixedPointState.fast(
             problem=problem,

@@ -132,7 +132,7 @@ def gradient_scale(problem: Problem, x: Any) -> float:
     return GradientScale(problem).scale(x)
 
 
-def gradients(problem: Any, x: Any) -> tuple[Any, Any]:
+def gradients(problem: Any, x: Any, entry: dict[str, Any] | None = None) -> tuple[Any, Any]:
     """(∇f(x), grad f(x)) with one cached look-up, counted as one gradient evaluation.
 
     grad f(x) = P_x ∇f(x) is formed bit for bit as ``Problem.riemannian_gradient`` forms it
@@ -140,9 +140,13 @@ def gradients(problem: Any, x: Any) -> tuple[Any, Any]:
     the generic conversion elsewhere) from the Euclidean gradient the problem caches; asking
     the problem for both would look x up two or three times (on tiny problems each look-up
     costs as much as the arithmetic).  ``problem`` is a ``Problem`` or the loop's
-    ``EvaluationCounter``.
+    ``EvaluationCounter``.  ``entry``: x's cache entry from ``problem.new_point_cost(x)``, for
+    a point the solver computed and has not modified since (then no look-up at all).
     """
-    egrad = problem.euclidean_gradient(x)
+    if entry is None:
+        egrad = problem.euclidean_gradient(x)
+    else:
+        egrad = problem.euclidean_gradient_at(x, entry)
     return egrad, fast_riemannian_gradient(problem.manifold, x, egrad)
 
 

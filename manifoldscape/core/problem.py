@@ -77,6 +77,14 @@ class _PointCache:
         for key, value in self._entries:
             if same_point(key, x):
                 return value
+        return self.insert(x)
+
+    def insert(self, x: Any) -> dict[str, Any]:
+        """A new, empty entry for x (a copy of x is its key), without looking x up first.
+
+        For a point its caller has just computed: looking it up would only find an equal point
+        if the iteration stood still, and then the new entry repeats that work exactly.
+        """
         value: dict[str, Any] = {}
         self._entries.insert(0, (copy_point(x), value))
         del self._entries[self._size :]
@@ -215,9 +223,27 @@ class Problem:
             entry["cost"] = scalar_cost(self.objective.cost(x, entry["data"]))
         return entry["cost"]
 
+    def new_point_cost(self, x: Any) -> tuple[float, dict[str, Any]]:
+        """f(x) at a point the caller has just computed, and x's cache entry.
+
+        The solvers' fast path (issue 14 item 6): x is not looked up in the cache (a fresh
+        array; see ``_PointCache.insert``) and the entry returned lets the caller ask for
+        ∇f(x) at the same, unmodified x without a second look-up
+        (``euclidean_gradient_at``).  The values are those of ``cost`` bit for bit.
+        """
+        entry = self._cache.insert(x)
+        data = entry["data"] = self.objective.prepare(x)
+        value = self.objective.cost(x, data)
+        cost = entry["cost"] = value if type(value) is float else scalar_cost(value)
+        return cost, entry
+
     def euclidean_gradient(self, x: Any) -> Any:
         """∇f(x) in the embedding space."""
         return self._euclidean_gradient(x, self._entry(x))
+
+    def euclidean_gradient_at(self, x: Any, entry: dict[str, Any]) -> Any:
+        """∇f(x) through the entry ``new_point_cost`` returned for this x (not modified since)."""
+        return self._euclidean_gradient(x, entry)
 
     def _euclidean_gradient(self, x: Any, entry: dict[str, Any]) -> Any:
         """∇f(x) through x's cache entry, already looked up."""
@@ -504,10 +530,20 @@ class EvaluationCounter:
         self.n_cost += 1
         return self.problem.cost(x)
 
+    def new_point_cost(self, x: Any) -> tuple[float, dict[str, Any]]:
+        """f(x) and x's cache entry at a point just computed (``Problem.new_point_cost``)."""
+        self.n_cost += 1
+        return self.problem.new_point_cost(x)
+
     def euclidean_gradient(self, x: Any) -> Any:
         """∇f(x), counted as a gradient evaluation."""
         self.n_gradient += 1
         return self.problem.euclidean_gradient(x)
+
+    def euclidean_gradient_at(self, x: Any, entry: dict[str, Any]) -> Any:
+        """∇f(x) through x's entry from ``new_point_cost``, counted as a gradient evaluation."""
+        self.n_gradient += 1
+        return self.problem._euclidean_gradient(x, entry)
 
     def riemannian_gradient(self, x: Any) -> Any:
         """Grad f(x), counted as a gradient evaluation."""
