@@ -86,7 +86,9 @@ class _PointCache:
         if the iteration stood still, and then the new entry repeats that work exactly.
         """
         value: dict[str, Any] = {}
-        self._entries.insert(0, (copy_point(x), value))
+        # a plain array is copied as copy_point copies it (np.array(x, copy=True)), directly
+        key = x.copy(order="K") if type(x) is np.ndarray else copy_point(x)
+        self._entries.insert(0, (key, value))
         del self._entries[self._size :]
         return value
 
@@ -219,9 +221,11 @@ class Problem:
     def cost(self, x: Any) -> float:
         """f(x)."""
         entry = self._entry(x)
-        if "cost" not in entry:
-            entry["cost"] = scalar_cost(self.objective.cost(x, entry["data"]))
-        return entry["cost"]
+        cost = entry.get("cost")
+        if cost is None:
+            value = self.objective.cost(x, entry["data"])
+            cost = entry["cost"] = value if type(value) is float else scalar_cost(value)
+        return cost
 
     def new_point_cost(self, x: Any) -> tuple[float, dict[str, Any]]:
         """f(x) at a point the caller has just computed, and x's cache entry.
@@ -543,7 +547,12 @@ class EvaluationCounter:
     def euclidean_gradient_at(self, x: Any, entry: dict[str, Any]) -> Any:
         """∇f(x) through x's entry from ``new_point_cost``, counted as a gradient evaluation."""
         self.n_gradient += 1
-        return self.problem._euclidean_gradient(x, entry)
+        gradient = entry.get("egrad")
+        if gradient is None:  # Problem._euclidean_gradient, inlined: this runs every iterate
+            gradient = self.problem.objective.euclidean_gradient(x, entry["data"])
+            _check_shapes(gradient, x, "euclidean_gradient", "the point")
+            entry["egrad"] = gradient
+        return gradient
 
     def riemannian_gradient(self, x: Any) -> Any:
         """Grad f(x), counted as a gradient evaluation."""

@@ -75,7 +75,19 @@ def retraction_function(manifold: Manifold) -> Callable[[Any, Any], Any]:
     return _RETRACTIONS.get(type(manifold)) or manifold.retraction
 
 
+_FLOAT64 = np.dtype(np.float64)
+
+
 def _sphere_gradient(point: np.ndarray, egrad: np.ndarray) -> np.ndarray:
+    if (
+        point.dtype is _FLOAT64
+        and egrad.dtype is _FLOAT64
+        and point.flags.c_contiguous
+        and egrad.flags.c_contiguous
+    ):
+        # numpy computes the (1×N)(N×1) product below as the dot product of the two contiguous
+        # rows (BLAS ddot), which this asks for directly, without the reshapes
+        return egrad - point.ravel().dot(egrad.ravel()) * point
     inner = np.dot(point.reshape(1, -1), egrad.reshape(-1, 1)).reshape(())
     return egrad - inner * point
 
