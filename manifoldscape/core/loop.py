@@ -59,6 +59,7 @@ from manifoldscape.core.stopping import (
     StoppingCriterion,
     _non_negative,
     _positive_count,
+    quiet_test,
     require_count,
     require_number,
 )
@@ -372,29 +373,34 @@ class IterativeSolver(Solver):
                 f"the cost or gradient at the start point is not finite (cost {state.cost}, "
                 f"gradient norm {state.gradient_norm})"
             )
+        # without a callback or debug log, an iterate where the rule certainly does not fire
+        # needs no IterationInfo and no check (stopping.quiet_test)
+        quiet = quiet_test(criterion) if callback is None and not debug else None
         iteration, cost_change, isfinite = 0, math.inf, math.isfinite
         now = clock() - start
         record(state, now)
         while True:
-            counts = (counter.n_cost, counter.n_gradient, counter.n_hessian)
-            info = IterationInfo(iteration, state, now, counts, scale, cost_change)
-            if debug:
-                logger.debug(
-                    "%s k=%d f=%.12g |grad|=%.3e step=%.3e",
-                    self.name,
-                    iteration,
-                    state.cost,
-                    state.gradient_norm,
-                    state.step_size,
-                )
-            wants_stop = bool(callback(iteration, info)) if callback is not None else False
-            decision = check(info)
-            if decision is None and wants_stop:
-                decision = Stop(
-                    StopReason.CALLBACK, f"the callback stopped the run at iteration {iteration}"
-                )
-            if decision is not None:
-                break
+            if quiet is None or not quiet(iteration, state, now, cost_change):
+                counts = (counter.n_cost, counter.n_gradient, counter.n_hessian)
+                info = IterationInfo(iteration, state, now, counts, scale, cost_change)
+                if debug:
+                    logger.debug(
+                        "%s k=%d f=%.12g |grad|=%.3e step=%.3e",
+                        self.name,
+                        iteration,
+                        state.cost,
+                        state.gradient_norm,
+                        state.step_size,
+                    )
+                wants_stop = bool(callback(iteration, info)) if callback is not None else False
+                decision = check(info)
+                if decision is None and wants_stop:
+                    decision = Stop(
+                        StopReason.CALLBACK,
+                        f"the callback stopped the run at iteration {iteration}",
+                    )
+                if decision is not None:
+                    break
             new_state = self.step(state)
             new_cost = new_state.cost
             if not (isfinite(new_cost) and isfinite(new_state.gradient_norm)):

@@ -98,7 +98,10 @@ def _stiefel_gradient(point: np.ndarray, egrad: np.ndarray) -> np.ndarray:
 
 
 def _special_orthogonal_gradient(point: np.ndarray, egrad: np.ndarray) -> np.ndarray:
-    inner = np.conjugate(point.T) @ egrad
+    # Xᴴ of a real X is Xᵀ: conjugate would copy it into an array of the same (Fortran) layout,
+    # so the transposed view gives the product the same operands, without the copy
+    xh = point.T if point.dtype is _FLOAT64 else np.conjugate(point.T)
+    inner = xh @ egrad
     return 0.5 * (inner - inner.T)
 
 
