@@ -71,6 +71,7 @@ SUPPORTED = "Sphere, Stiefel(n, p) (O(n) as Stiefel(n, n)) and SpecialOrthogonal
 _SUFFICIENT_GAIN = 0.5
 _MAX_SHIFT_TRIALS = 60
 _ROUNDOFF = 16 * float(np.finfo(float).eps)
+_add_reduce = np.add.reduce
 
 
 def _check_supported(manifold: Any) -> None:
@@ -195,9 +196,11 @@ class FixedPointIteration(IterativeSolver):
         egrad = state.euclidean_gradient
         if egrad is None:  # a state built elsewhere: the gradient is cached, not recomputed
             egrad = _uncounted(problem).euclidean_gradient(x)
-        egrad = np.asarray(egrad)
+        if type(egrad) is not np.ndarray:
+            egrad = np.asarray(egrad)
         shift = state.shift
-        kind = _kind(problem.manifold)
+        manifold = problem.manifold
+        kind = _KINDS.get(type(manifold)) or _kind(manifold)
         norms: tuple[float, float] | None = None  # (‖x‖, ‖∇f(x)‖), when first needed
         x_new, cost_new, trials, step, entry = x, cost, 0, None, None
         for _ in range(_MAX_SHIFT_TRIALS):
@@ -215,7 +218,8 @@ class FixedPointIteration(IterativeSolver):
                 x_new, cost_new, step, entry = candidate, candidate_cost, move, candidate_entry
                 break
             decrease = cost - candidate_cost
-            threshold = _SUFFICIENT_GAIN * float((z * move).sum())
+            # ⟨z, move⟩ as ndarray.sum computes it (the same reduction, without its wrapper)
+            threshold = _SUFFICIENT_GAIN * float(_add_reduce(z * move, None))
             if decrease < threshold:  # only then can the round-off allowance matter
                 if norms is None:
                     norms = (frobenius_norm(x), frobenius_norm(egrad))

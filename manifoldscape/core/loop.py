@@ -260,6 +260,7 @@ class _Recorder:
         self.rows: list[tuple[Any, Any, Any, float]] = []
         self.extra_rows: list[Mapping[str, Any]] = []
         self.extra_keys: Any = None
+        self.last_extra: Any = None  # the first row's dict: passed on unchanged, not compared
         self.iterates: list[Any] | None = [] if keep_iterates else None
 
     def add(self, state: SolverState, elapsed: float) -> None:
@@ -267,7 +268,8 @@ class _Recorder:
         extra = state.extra
         if self.extra_keys is None:
             self.extra_keys = extra.keys()
-        elif extra.keys() != self.extra_keys:
+            self.last_extra = extra
+        elif extra is not self.last_extra and extra.keys() != self.extra_keys:
             raise RuntimeError(
                 f"solver state columns changed during the run: {sorted(extra)} "
                 f"instead of {sorted(self.extra_keys)}"
