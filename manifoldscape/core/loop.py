@@ -361,7 +361,9 @@ class IterativeSolver(Solver):
         x = start_point(problem, x0, seed)
         criterion = self.stopping_criterion or self.default_stopping_criterion()
         check = criterion.check
-        counter = EvaluationCounter(problem)
+        # without a callback no user code sees an iterate before the run ends: the points the
+        # solver computes enter the cache without a copy, copied once at the end (seal)
+        counter = EvaluationCounter(problem, provisional_keys=callback is None)
         scale = GradientScale(counter)
         recorder = _Recorder(bool(keep_iterates))
         record = recorder.add
@@ -369,56 +371,59 @@ class IterativeSolver(Solver):
         debug = logger.isEnabledFor(logging.DEBUG)
 
         start = clock()
-        state = self.init_state(counter, x)
-        if not state.is_finite:
-            raise ValueError(
-                f"the cost or gradient at the start point is not finite (cost {state.cost}, "
-                f"gradient norm {state.gradient_norm})"
-            )
-        # without a callback or debug log, an iterate where the rule certainly does not fire
-        # needs no IterationInfo and no check (stopping.quiet_test)
-        quiet = quiet_test(criterion) if callback is None and not debug else None
-        iteration, cost_change, isfinite = 0, math.inf, math.isfinite
-        now = clock() - start
-        record(state, now)
-        while True:
-            if quiet is None or not quiet(iteration, state, now, cost_change):
-                counts = (counter.n_cost, counter.n_gradient, counter.n_hessian)
-                info = IterationInfo(iteration, state, now, counts, scale, cost_change)
-                if debug:
-                    logger.debug(
-                        "%s k=%d f=%.12g |grad|=%.3e step=%.3e",
-                        self.name,
-                        iteration,
-                        state.cost,
-                        state.gradient_norm,
-                        state.step_size,
-                    )
-                wants_stop = bool(callback(iteration, info)) if callback is not None else False
-                decision = check(info)
-                if decision is None and wants_stop:
-                    decision = Stop(
-                        StopReason.CALLBACK,
-                        f"the callback stopped the run at iteration {iteration}",
-                    )
-                if decision is not None:
-                    break
-            new_state = self.step(state)
-            new_cost = new_state.cost
-            if not (isfinite(new_cost) and isfinite(new_state.gradient_norm)):
-                what = "cost" if not np.isfinite(new_cost) else "gradient norm"
-                value = new_cost if what == "cost" else new_state.gradient_norm
-                decision = Stop(
-                    StopReason.NON_FINITE_COST,
-                    f"the {what} became {value} at iteration {iteration + 1}; returning "
-                    f"iterate {iteration}, the last with a finite cost",
+        try:
+            state = self.init_state(counter, x)
+            if not state.is_finite:
+                raise ValueError(
+                    f"the cost or gradient at the start point is not finite (cost {state.cost}, "
+                    f"gradient norm {state.gradient_norm})"
                 )
-                break
-            cost_change = abs(new_cost - state.cost)
-            state = new_state
-            iteration += 1
+            # without a callback or debug log, an iterate where the rule certainly does not fire
+            # needs no IterationInfo and no check (stopping.quiet_test)
+            quiet = quiet_test(criterion) if callback is None and not debug else None
+            iteration, cost_change, isfinite = 0, math.inf, math.isfinite
             now = clock() - start
             record(state, now)
+            while True:
+                if quiet is None or not quiet(iteration, state, now, cost_change):
+                    counts = (counter.n_cost, counter.n_gradient, counter.n_hessian)
+                    info = IterationInfo(iteration, state, now, counts, scale, cost_change)
+                    if debug:
+                        logger.debug(
+                            "%s k=%d f=%.12g |grad|=%.3e step=%.3e",
+                            self.name,
+                            iteration,
+                            state.cost,
+                            state.gradient_norm,
+                            state.step_size,
+                        )
+                    wants_stop = bool(callback(iteration, info)) if callback is not None else False
+                    decision = check(info)
+                    if decision is None and wants_stop:
+                        decision = Stop(
+                            StopReason.CALLBACK,
+                            f"the callback stopped the run at iteration {iteration}",
+                        )
+                    if decision is not None:
+                        break
+                new_state = self.step(state)
+                new_cost = new_state.cost
+                if not (isfinite(new_cost) and isfinite(new_state.gradient_norm)):
+                    what = "cost" if not np.isfinite(new_cost) else "gradient norm"
+                    value = new_cost if what == "cost" else new_state.gradient_norm
+                    decision = Stop(
+                        StopReason.NON_FINITE_COST,
+                        f"the {what} became {value} at iteration {iteration + 1}; returning "
+                        f"iterate {iteration}, the last with a finite cost",
+                    )
+                    break
+                cost_change = abs(new_cost - state.cost)
+                state = new_state
+                iteration += 1
+                now = clock() - start
+                record(state, now)
+        finally:
+            counter.seal()
         elapsed = time.perf_counter() - start
         logger.debug(
             "%s on %s: %s (%s)", self.name, problem.name, decision.reason.value, decision.message

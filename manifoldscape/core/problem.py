@@ -66,6 +66,10 @@ __all__ = [
 ]
 
 
+#: marks a cache entry whose key is still the caller's own array (``_PointCache.insert``)
+_PROVISIONAL = "provisional key"
+
+
 class _PointCache:
     """Remembers what was computed at the last few points (compared exactly, copied on entry)."""
 
@@ -79,18 +83,33 @@ class _PointCache:
                 return value
         return self.insert(x)
 
-    def insert(self, x: Any) -> dict[str, Any]:
+    def insert(self, x: Any, provisional: bool = False) -> dict[str, Any]:
         """A new, empty entry for x (a copy of x is its key), without looking x up first.
 
         For a point its caller has just computed: looking it up would only find an equal point
         if the iteration stood still, and then the new entry repeats that work exactly.
+        ``provisional``: the key is x itself, not a copy, until ``seal``; only for a caller
+        that owns x, will not modify it, and calls ``seal`` before anyone else can (the loop
+        of ``IterativeSolver.run`` without a callback: its iterates reach no user code before
+        the run ends).
         """
         value: dict[str, Any] = {}
-        # a plain array is copied as copy_point copies it (np.array(x, copy=True)), directly
-        key = x.copy(order="K") if type(x) is np.ndarray else copy_point(x)
+        if provisional:
+            key, value[_PROVISIONAL] = x, True
+        elif type(x) is np.ndarray:  # copied as copy_point copies it (np.array(x, copy=True))
+            key = x.copy(order="K")
+        else:
+            key = copy_point(x)
         self._entries.insert(0, (key, value))
         del self._entries[self._size :]
         return value
+
+    def seal(self) -> None:
+        """Replace the keys of provisional entries by copies (see ``insert``)."""
+        entries = self._entries
+        for k, (key, value) in enumerate(entries):
+            if value.pop(_PROVISIONAL, False):
+                entries[k] = (copy_point(key), value)
 
     def clear(self) -> None:
         self._entries.clear()
@@ -524,10 +543,16 @@ class Problem:
 class EvaluationCounter:
     """Counts the cost, gradient and Hessian-vector calls a solver makes on a problem."""
 
-    def __init__(self, problem: Problem):
+    def __init__(self, problem: Problem, provisional_keys: bool = False):
         self.problem = problem
         self.manifold = problem.manifold
         self.n_cost = self.n_gradient = self.n_hessian = 0
+        #: new points enter the cache without a copy until ``seal`` (``_PointCache.insert``)
+        self.provisional_keys = provisional_keys
+
+    def seal(self) -> None:
+        """Copy the cache keys of the points entered provisionally (call before returning them)."""
+        self.problem._cache.seal()
 
     def cost(self, x: Any) -> float:
         """f(x), counted."""
@@ -537,7 +562,16 @@ class EvaluationCounter:
     def new_point_cost(self, x: Any) -> tuple[float, dict[str, Any]]:
         """f(x) and x's cache entry at a point just computed (``Problem.new_point_cost``)."""
         self.n_cost += 1
-        return self.problem.new_point_cost(x)
+        problem = self.problem
+        if not self.provisional_keys:
+            return problem.new_point_cost(x)
+        # Problem.new_point_cost, with the key provisional (this runs every iterate)
+        entry = problem._cache.insert(x, True)
+        objective = problem.objective
+        data = entry["data"] = objective.prepare(x)
+        value = objective.cost(x, data)
+        cost = entry["cost"] = value if type(value) is float else scalar_cost(value)
+        return cost, entry
 
     def euclidean_gradient(self, x: Any) -> Any:
         """∇f(x), counted as a gradient evaluation."""
@@ -550,7 +584,10 @@ class EvaluationCounter:
         gradient = entry.get("egrad")
         if gradient is None:  # Problem._euclidean_gradient, inlined: this runs every iterate
             gradient = self.problem.objective.euclidean_gradient(x, entry["data"])
-            _check_shapes(gradient, x, "euclidean_gradient", "the point")
+            if not (
+                type(gradient) is np.ndarray and type(x) is np.ndarray and gradient.shape == x.shape
+            ):
+                _check_shapes(gradient, x, "euclidean_gradient", "the point")
             entry["egrad"] = gradient
         return gradient
 
