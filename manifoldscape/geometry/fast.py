@@ -32,24 +32,32 @@ from manifoldscape.geometry.layout import as_tangent
 
 __all__ = ["frobenius_norm", "norm_function", "retraction_function", "riemannian_gradient"]
 
+_FLOAT64 = np.dtype(np.float64)
+
 
 def frobenius_norm(value: np.ndarray) -> float:
     """‖v‖_F = √(v·v), v the raveled array: ``numpy.linalg.norm`` of a real array, bit for bit.
 
     Complex and non-float64 arrays go to ``numpy.linalg.norm`` itself.
     """
-    if type(value) is np.ndarray and value.dtype == np.float64:
+    if type(value) is np.ndarray and (value.dtype is _FLOAT64 or value.dtype == np.float64):
         flat = value.ravel(order="K")
         return math.sqrt(flat.dot(flat))
     return float(np.linalg.norm(value))
 
 
 def _frobenius_norm(point: Any, tangent_vector: Any) -> float:
+    if type(tangent_vector) is np.ndarray and tangent_vector.dtype is _FLOAT64:
+        flat = tangent_vector.ravel(order="K")  # frobenius_norm, inlined: it runs every iterate
+        return math.sqrt(flat.dot(flat))
     return frobenius_norm(tangent_vector)
 
 
 def _sphere_retraction(point: Any, tangent_vector: Any) -> Any:
     moved = point + tangent_vector
+    if type(moved) is np.ndarray and moved.dtype is _FLOAT64:
+        flat = moved.ravel(order="K")  # frobenius_norm, inlined: it runs every iterate
+        return moved / math.sqrt(flat.dot(flat))
     return moved / frobenius_norm(moved)
 
 
@@ -73,9 +81,6 @@ def norm_function(manifold: Manifold) -> Callable[[Any, Any], float]:
 def retraction_function(manifold: Manifold) -> Callable[[Any, Any], Any]:
     """``(x, v) ↦ R_x(v)``: the direct form on the ``Sphere``, else ``manifold.retraction``."""
     return _RETRACTIONS.get(type(manifold)) or manifold.retraction
-
-
-_FLOAT64 = np.dtype(np.float64)
 
 
 def _sphere_gradient(point: np.ndarray, egrad: np.ndarray) -> np.ndarray:
