@@ -64,7 +64,7 @@ from manifoldscape.core.loop import (
     gradients,
     require_number,
 )
-from manifoldscape.geometry.fast import frobenius_norm
+from manifoldscape.geometry.fast import determinant, frobenius_norm, thin_svd
 
 SUPPORTED = "Sphere, Stiefel(n, p) (O(n) as Stiefel(n, n)) and SpecialOrthogonalGroup(n)"
 
@@ -111,11 +111,11 @@ def _project(kind: str, z: np.ndarray) -> np.ndarray | None:
     if kind == "sphere":
         norm = frobenius_norm(z)
         return z / norm if norm > 0 else None
-    u, _, vt = np.linalg.svd(z, full_matrices=False)
+    u, _, vt = thin_svd(z)  # numpy.linalg.svd(z, full_matrices=False), bit for bit
     x = u @ vt
     # det(U Vᵀ) = det(U) det(Vᵀ) = ±1 for the orthogonal factors: one determinant, of the
     # product, decides the sign (the product is recomputed only in the rare flipped case)
-    if kind == "special" and np.linalg.det(x) < 0:
+    if kind == "special" and determinant(x) < 0:
         u = u.copy()
         u[:, -1] = -u[:, -1]  # singular values are sorted: flip the smallest one's direction
         x = u @ vt
@@ -240,7 +240,7 @@ class FixedPointIteration(IterativeSolver):
         elif x_new is x:
             gradient, gradient_norm = state.gradient, state.gradient_norm
         else:
-            egrad_new, gradient = gradients(problem, x_new, entry)
+            egrad_new, gradient = problem.gradients_at(x_new, entry)  # loop.gradients, directly
             gradient_norm = frobenius_norm(gradient)
         return FixedPointState.fast(
             problem=problem,

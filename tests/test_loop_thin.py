@@ -26,10 +26,12 @@ from manifoldscape.geometry import (
     random_tangent_vector,
 )
 from manifoldscape.geometry.fast import (
+    determinant,
     frobenius_norm,
     norm_function,
     retraction_function,
     riemannian_gradient,
+    thin_svd,
 )
 from manifoldscape.problems import dictionary_learning_orthogonal, rayleigh, tensor_decomposition
 from manifoldscape.solvers.gradient_descent import GradientDescentState
@@ -361,3 +363,35 @@ def test_sphere_gradient_fast_form_is_the_tensordot_form(layout):
         x = x / np.linalg.norm(x)
         expected = g - np.tensordot(x, g, axes=x.ndim) * x  # pymanopt's projection
         assert _same(riemannian_gradient(Sphere(*x.shape), x, g), expected)
+
+
+# --------------------------------------------------------------------------- LAPACK shortcuts
+@pytest.mark.parametrize("shape", [(20, 20), (7, 3), (3, 7), (1, 1)])
+def test_thin_svd_and_determinant_are_numpy_bit_for_bit(shape):
+    rng = np.random.default_rng(7)
+    for _ in range(10):
+        z = rng.standard_normal(shape) * 10.0 ** rng.integers(-8, 8)
+        for a in (z, np.asfortranarray(z), np.repeat(z, 2, axis=1)[:, ::2]):
+            ours, theirs = thin_svd(a), np.linalg.svd(a, full_matrices=False)
+            assert all(_same(p, q) for p, q in zip(ours, theirs, strict=True))
+            if shape[0] == shape[1]:
+                d = determinant(a)
+                assert d == np.linalg.det(a) and type(d) is type(np.linalg.det(a))
+    for other in (np.ones(shape, dtype=np.float32), np.ones(shape, dtype=complex)):
+        assert all(
+            _same(p, q)
+            for p, q in zip(thin_svd(other), np.linalg.svd(other, full_matrices=False), strict=True)
+        )
+
+
+def test_thin_svd_raises_as_numpy_and_restores_the_error_state():
+    before = np.geterr()
+    z = np.eye(4)
+    z[1, 2] = np.nan
+    with pytest.raises(np.linalg.LinAlgError, match="SVD did not converge"):
+        thin_svd(z)
+    assert np.geterr() == before
+    with np.errstate(all="raise"):  # the caller's error state is not touched either
+        assert np.geterr()["over"] == "raise"
+        thin_svd(np.eye(3))
+        assert np.geterr()["over"] == "raise"

@@ -144,10 +144,9 @@ def gradients(problem: Any, x: Any, entry: dict[str, Any] | None = None) -> tupl
     ``EvaluationCounter``.  ``entry``: x's cache entry from ``problem.new_point_cost(x)``, for
     a point the solver computed and has not modified since (then no look-up at all).
     """
-    if entry is None:
-        egrad = problem.euclidean_gradient(x)
-    else:
-        egrad = problem.euclidean_gradient_at(x, entry)
+    if entry is not None:
+        return problem.gradients_at(x, entry)
+    egrad = problem.euclidean_gradient(x)
     return egrad, fast_riemannian_gradient(problem.manifold, x, egrad)
 
 

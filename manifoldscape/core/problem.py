@@ -55,6 +55,7 @@ from manifoldscape.geometry import (
     stack_batch,
     stacks_hessian,
 )
+from manifoldscape.geometry.fast import riemannian_gradient as fast_riemannian_gradient
 
 __all__ = [
     "AutogradObjective",
@@ -267,6 +268,11 @@ class Problem:
     def euclidean_gradient_at(self, x: Any, entry: dict[str, Any]) -> Any:
         """∇f(x) through the entry ``new_point_cost`` returned for this x (not modified since)."""
         return self._euclidean_gradient(x, entry)
+
+    def gradients_at(self, x: Any, entry: dict[str, Any]) -> tuple[Any, Any]:
+        """(∇f(x), grad f(x)) through x's entry from ``new_point_cost`` (``loop.gradients``)."""
+        egrad = self._euclidean_gradient(x, entry)
+        return egrad, fast_riemannian_gradient(self.manifold, x, egrad)
 
     def _euclidean_gradient(self, x: Any, entry: dict[str, Any]) -> Any:
         """∇f(x) through x's cache entry, already looked up."""
@@ -565,8 +571,13 @@ class EvaluationCounter:
         problem = self.problem
         if not self.provisional_keys:
             return problem.new_point_cost(x)
-        # Problem.new_point_cost, with the key provisional (this runs every iterate)
-        entry = problem._cache.insert(x, True)
+        # Problem.new_point_cost with _PointCache.insert(x, provisional=True), inlined (this
+        # runs every iterate)
+        entry: dict[str, Any] = {_PROVISIONAL: True}
+        cache = problem._cache
+        entries = cache._entries
+        entries.insert(0, (x, entry))
+        del entries[cache._size :]
         objective = problem.objective
         data = entry["data"] = objective.prepare(x)
         value = objective.cost(x, data)
@@ -590,6 +601,15 @@ class EvaluationCounter:
                 _check_shapes(gradient, x, "euclidean_gradient", "the point")
             entry["egrad"] = gradient
         return gradient
+
+    def gradients_at(self, x: Any, entry: dict[str, Any]) -> tuple[Any, Any]:
+        """(∇f(x), grad f(x)) through x's entry from ``new_point_cost``, counted once.
+
+        ``loop.gradients(self, x, entry)``: grad f(x) formed as ``Problem.riemannian_gradient``
+        forms it (``geometry.fast.riemannian_gradient``).
+        """
+        egrad = self.euclidean_gradient_at(x, entry)
+        return egrad, fast_riemannian_gradient(self.manifold, x, egrad)
 
     def riemannian_gradient(self, x: Any) -> Any:
         """Grad f(x), counted as a gradient evaluation."""
