@@ -608,7 +608,13 @@ class EvaluationCounter:
         ``loop.gradients(self, x, entry)``: grad f(x) formed as ``Problem.riemannian_gradient``
         forms it (``geometry.fast.riemannian_gradient``).
         """
-        egrad = self.euclidean_gradient_at(x, entry)
+        self.n_gradient += 1
+        egrad = entry.get("egrad")
+        if egrad is None:  # euclidean_gradient_at, inlined: this runs every iterate
+            egrad = self.problem.objective.euclidean_gradient(x, entry["data"])
+            if not (type(egrad) is np.ndarray and type(x) is np.ndarray and egrad.shape == x.shape):
+                _check_shapes(egrad, x, "euclidean_gradient", "the point")
+            entry["egrad"] = egrad
         return egrad, fast_riemannian_gradient(self.manifold, x, egrad)
 
     def riemannian_gradient(self, x: Any) -> Any:
