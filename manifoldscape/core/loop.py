@@ -23,7 +23,14 @@ stopping rule); every name is importable from here too.
 
 Per iterate the loop does the least it can (issue 14 item 6): one clock reading (shared by the
 history and the criteria), a snapshot of the three counts, one ``IterationInfo``, the criterion
-and one tuple appended to the history; the columns become arrays once, at the end.
+and one tuple appended to the history; the columns become arrays once, at the end.  Without a
+callback or debug logging, an iterate where the rule certainly does not fire
+(``stopping.quiet_test``: absolute gradient tolerance, iteration, time, step and cost-change
+limits) skips the ``IterationInfo`` and the check.  Validation stays at the boundary (``x0``
+in ``start_point``, user calls of the ``Problem``); inside the run a solver evaluates the points
+it computes itself through ``EvaluationCounter.new_point_cost`` / ``gradients_at``: no cache
+look-up, and without a callback no copy of the point either (the cache keeps the solver's own
+array as key until the run ends, then a copy: ``EvaluationCounter.seal``, in a ``finally``).
 """
 
 from __future__ import annotations

@@ -253,7 +253,8 @@ class Problem:
         The solvers' fast path (issue 14 item 6): x is not looked up in the cache (a fresh
         array; see ``_PointCache.insert``) and the entry returned lets the caller ask for
         ∇f(x) at the same, unmodified x without a second look-up
-        (``euclidean_gradient_at``).  The values are those of ``cost`` bit for bit.
+        (``euclidean_gradient_at``).  The values are those of ``cost`` bit for bit (as
+        everywhere, the objective's methods must not modify x).
         """
         entry = self._cache.insert(x)
         data = entry["data"] = self.objective.prepare(x)
