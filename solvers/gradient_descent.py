@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from manifoldscape.core.loop import IterativeSolver, SolverState, gradients, require_number
+from manifoldscape.core.loop import IterativeSolver, SolverState, require_number
 from manifoldscape.geometry import SecondOrderUnavailable, random_tangent_vector, to_tangent_space
 from manifoldscape.geometry.fast import norm_function, retraction_function
 
@@ -120,9 +120,9 @@ class GradientDescent(IterativeSolver):
         manifold = problem.manifold
         eta = state.learning_rate
         x_new = retraction_function(manifold)(state.point, -eta * state.gradient)
-        cost = problem.cost(x_new)
+        cost, entry = problem.new_point_cost(x_new)
         if math.isfinite(cost):
-            egrad, gradient = gradients(problem, x_new)
+            egrad, gradient = problem.gradients_at(x_new, entry)  # loop.gradients, directly
             gradient_norm = float(norm_function(manifold)(x_new, gradient))
         else:  # the loop stops here and returns the previous iterate
             egrad, gradient, gradient_norm = None, state.gradient, math.nan

@@ -64,13 +64,14 @@ from manifoldscape.core.loop import (
     gradients,
     require_number,
 )
-from manifoldscape.geometry.fast import frobenius_norm
+from manifoldscape.geometry.fast import determinant, frobenius_norm, thin_svd
 
 SUPPORTED = "Sphere, Stiefel(n, p) (O(n) as Stiefel(n, n)) and SpecialOrthogonalGroup(n)"
 
 _SUFFICIENT_GAIN = 0.5
 _MAX_SHIFT_TRIALS = 60
 _ROUNDOFF = 16 * float(np.finfo(float).eps)
+_add_reduce = np.add.reduce
 
 
 def _check_supported(manifold: Any) -> None:
@@ -110,11 +111,11 @@ def _project(kind: str, z: np.ndarray) -> np.ndarray | None:
     if kind == "sphere":
         norm = frobenius_norm(z)
         return z / norm if norm > 0 else None
-    u, _, vt = np.linalg.svd(z, full_matrices=False)
+    u, _, vt = thin_svd(z)  # numpy.linalg.svd(z, full_matrices=False), bit for bit
     x = u @ vt
     # det(U Vᵀ) = det(U) det(Vᵀ) = ±1 for the orthogonal factors: one determinant, of the
     # product, decides the sign (the product is recomputed only in the rare flipped case)
-    if kind == "special" and np.linalg.det(x) < 0:
+    if kind == "special" and determinant(x) < 0:
         u = u.copy()
         u[:, -1] = -u[:, -1]  # singular values are sorted: flip the smallest one's direction
         x = u @ vt
@@ -195,27 +196,30 @@ class FixedPointIteration(IterativeSolver):
         egrad = state.euclidean_gradient
         if egrad is None:  # a state built elsewhere: the gradient is cached, not recomputed
             egrad = _uncounted(problem).euclidean_gradient(x)
-        egrad = np.asarray(egrad)
+        if type(egrad) is not np.ndarray:
+            egrad = np.asarray(egrad)
         shift = state.shift
-        kind = _kind(problem.manifold)
+        manifold = problem.manifold
+        kind = _KINDS.get(type(manifold)) or _kind(manifold)
         norms: tuple[float, float] | None = None  # (‖x‖, ‖∇f(x)‖), when first needed
-        x_new, cost_new, trials, step = x, cost, 0, None
+        x_new, cost_new, trials, step, entry = x, cost, 0, None, None
         for _ in range(_MAX_SHIFT_TRIALS):
             trials += 1
             z = shift * x - egrad if shift else -egrad
             candidate = _project(kind, z)
             if candidate is None:  # σx = ∇f(x): x is critical for the shifted linearisation
                 break
-            candidate_cost = problem.cost(candidate)
+            candidate_cost, candidate_entry = problem.new_point_cost(candidate)
             if not math.isfinite(candidate_cost):
                 x_new, cost_new = candidate, candidate_cost
                 break
             move = candidate - x
             if not self.adaptive_shift:
-                x_new, cost_new, step = candidate, candidate_cost, move
+                x_new, cost_new, step, entry = candidate, candidate_cost, move, candidate_entry
                 break
             decrease = cost - candidate_cost
-            threshold = _SUFFICIENT_GAIN * float((z * move).sum())
+            # ⟨z, move⟩ as ndarray.sum computes it (the same reduction, without its wrapper)
+            threshold = _SUFFICIENT_GAIN * float(_add_reduce(z * move, None))
             if decrease < threshold:  # only then can the round-off allowance matter
                 if norms is None:
                     norms = (frobenius_norm(x), frobenius_norm(egrad))
@@ -223,7 +227,7 @@ class FixedPointIteration(IterativeSolver):
                 scale = abs(cost) + abs(candidate_cost) + egrad_norm * x_norm
                 threshold -= _ROUNDOFF * scale
             if decrease >= threshold:
-                x_new, cost_new, step = candidate, candidate_cost, move
+                x_new, cost_new, step, entry = candidate, candidate_cost, move, candidate_entry
                 break
             if norms is None:
                 norms = (frobenius_norm(x), frobenius_norm(egrad))
@@ -236,7 +240,7 @@ class FixedPointIteration(IterativeSolver):
         elif x_new is x:
             gradient, gradient_norm = state.gradient, state.gradient_norm
         else:
-            egrad_new, gradient = gradients(problem, x_new)
+            egrad_new, gradient = problem.gradients_at(x_new, entry)  # loop.gradients, directly
             gradient_norm = frobenius_norm(gradient)
         return FixedPointState.fast(
             problem=problem,

@@ -26,10 +26,12 @@ from manifoldscape.geometry import (
     random_tangent_vector,
 )
 from manifoldscape.geometry.fast import (
+    determinant,
     frobenius_norm,
     norm_function,
     retraction_function,
     riemannian_gradient,
+    thin_svd,
 )
 from manifoldscape.problems import dictionary_learning_orthogonal, rayleigh, tensor_decomposition
 from manifoldscape.solvers.gradient_descent import GradientDescentState
@@ -243,3 +245,153 @@ def test_gradient_descent_iterates_are_the_plain_loop():
         x = x - eta * g
         x = x / np.linalg.norm(x)
     assert len(result.history.cost) == 41 and result.counts.gradient == 41
+
+
+# --------------------------------------------------------------------------- Problem fast path
+@pytest.mark.parametrize("solver", ["gradient-descent", "msp"])
+def test_provisional_cache_keys_are_sealed_after_the_run(solver):
+    problem = (
+        rayleigh(n=10, seed=0)
+        if solver == "gradient-descent"
+        else tensor_decomposition(n=4, seed=0)
+    )
+    result = ms.solve(problem, solver, x0=random_point(problem.manifold, 1), max_iterations=6)
+    for key, value in problem._cache._entries:
+        assert key is not result.point and "provisional key" not in value
+    expected = problem.cost(result.point)
+    point = result.point
+    point *= 1.5  # modified in place: the cache must not answer with the old value
+    fresh = (
+        rayleigh(n=10, seed=0)
+        if solver == "gradient-descent"
+        else tensor_decomposition(n=4, seed=0)
+    )
+    assert problem.cost(point) == fresh.cost(point.copy()) != expected
+
+
+def test_no_provisional_keys_with_a_callback_and_sealed_after_an_error():
+    problem = rayleigh(n=8, seed=0)
+    seen = []
+
+    def callback(iteration, info):
+        seen.extend("provisional key" in value for _, value in problem._cache._entries)
+
+    ms.solve(problem, "gradient-descent", x0=random_point(problem.manifold, 1),
+             max_iterations=5, callback=callback, certify=False)  # fmt: skip
+    assert seen and not any(seen)
+
+    class Failing(type(problem.objective)):
+        calls = 0
+
+        def cost(self, x, data):
+            Failing.calls += 1
+            if Failing.calls > 4:
+                raise RuntimeError("boom")
+            return super().cost(x, data)
+
+    failing = ms.Problem(problem.manifold, Failing(problem.objective.a))
+    with pytest.raises(RuntimeError, match="boom"):
+        ms.solve(failing, "gradient-descent", x0=random_point(problem.manifold, 1),
+                 step_size=0.1, max_iterations=20, certify=False)  # fmt: skip
+    assert all("provisional key" not in value for _, value in failing._cache._entries)
+
+
+def test_new_point_cost_is_the_cost_and_counts_once():
+    problem = tensor_decomposition(n=5, seed=0)
+    x = random_point(problem.manifold, 4)
+    for provisional in (False, True):
+        counter = EvaluationCounter(problem, provisional_keys=provisional)
+        cost, entry = counter.new_point_cost(x)
+        assert cost == problem.autograd_twin().cost(x) or math.isclose(
+            cost, problem.autograd_twin().cost(x), rel_tol=1e-12
+        )
+        assert cost == tensor_decomposition(n=5, seed=0).cost(x)
+        assert _same(counter.euclidean_gradient_at(x, entry), problem.euclidean_gradient(x))
+        assert counter.counts() == EvaluationCounts(1, 1, 0)
+        counter.seal()
+        assert all(key is not x for key, _ in problem._cache._entries)
+
+
+# --------------------------------------------------------------------------- quiet test
+def test_quiet_test_never_hides_a_stop():
+    rng = np.random.default_rng(5)
+    criteria = [
+        stopping.GradientNormBelow(1e-3) | stopping.MaxIterations(7) | stopping.MaxTime(0.5),
+        stopping.GradientNormBelow(1e-3)
+        | stopping.StepSizeBelow(1e-2)
+        | stopping.CostChangeBelow(1e-2)
+        | stopping.GradientNormBelow(1e-1)
+        | stopping.MaxIterations(9),
+        stopping.MaxIterations(3),
+    ]
+    for criterion in criteria:
+        quiet = stopping.quiet_test(criterion)
+        assert quiet is not None
+        for _ in range(400):
+            values = [10.0 ** rng.uniform(-4, 0), math.nan, 0.0, math.inf]
+            gradient_norm = values[rng.integers(4)] if rng.random() < 0.2 else values[0]
+            step = values[rng.integers(4)] if rng.random() < 0.2 else 10.0 ** rng.uniform(-4, 0)
+            state = loop.SolverState(
+                problem=None,
+                point=None,
+                cost=0.0,
+                gradient=None,
+                gradient_norm=gradient_norm,
+                step_size=step,
+            )
+            iteration, elapsed = int(rng.integers(0, 12)), float(rng.uniform(0, 1))
+            change = 10.0 ** rng.uniform(-4, 0)
+            info = loop.IterationInfo(iteration, state, elapsed, (0, 0, 0), None, change)
+            if quiet(iteration, state, elapsed, change):
+                assert criterion.check(info) is None
+    relative = stopping.GradientNormBelow() | stopping.MaxIterations(3)
+    assert stopping.quiet_test(relative) is None
+    assert stopping.quiet_test(stopping.MaxCostEvaluations(3)) is None
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "strided", "float32", "2d"])
+def test_sphere_gradient_fast_form_is_the_tensordot_form(layout):
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        n = int(rng.integers(1, 300))
+        x, g = rng.standard_normal(2 * n), rng.standard_normal(2 * n) * 10.0 ** rng.integers(-5, 5)
+        x, g = (x[::2], g[::2]) if layout == "strided" else (x[:n], g[:n])
+        if layout == "float32":
+            x, g = x.astype(np.float32), g.astype(np.float32)
+        if layout == "2d" and n % 2 == 0:
+            x, g = x.reshape(2, -1), g.reshape(2, -1)
+        x = x / np.linalg.norm(x)
+        expected = g - np.tensordot(x, g, axes=x.ndim) * x  # pymanopt's projection
+        assert _same(riemannian_gradient(Sphere(*x.shape), x, g), expected)
+
+
+# --------------------------------------------------------------------------- LAPACK shortcuts
+@pytest.mark.parametrize("shape", [(20, 20), (7, 3), (3, 7), (1, 1)])
+def test_thin_svd_and_determinant_are_numpy_bit_for_bit(shape):
+    rng = np.random.default_rng(7)
+    for _ in range(10):
+        z = rng.standard_normal(shape) * 10.0 ** rng.integers(-8, 8)
+        for a in (z, np.asfortranarray(z), np.repeat(z, 2, axis=1)[:, ::2]):
+            ours, theirs = thin_svd(a), np.linalg.svd(a, full_matrices=False)
+            assert all(_same(p, q) for p, q in zip(ours, theirs, strict=True))
+            if shape[0] == shape[1]:
+                d = determinant(a)
+                assert d == np.linalg.det(a) and type(d) is type(np.linalg.det(a))
+    for other in (np.ones(shape, dtype=np.float32), np.ones(shape, dtype=complex)):
+        assert all(
+            _same(p, q)
+            for p, q in zip(thin_svd(other), np.linalg.svd(other, full_matrices=False), strict=True)
+        )
+
+
+def test_thin_svd_raises_as_numpy_and_restores_the_error_state():
+    before = np.geterr()
+    z = np.eye(4)
+    z[1, 2] = np.nan
+    with pytest.raises(np.linalg.LinAlgError, match="SVD did not converge"):
+        thin_svd(z)
+    assert np.geterr() == before
+    with np.errstate(all="raise"):  # the caller's error state is not touched either
+        assert np.geterr()["over"] == "raise"
+        thin_svd(np.eye(3))
+        assert np.geterr()["over"] == "raise"

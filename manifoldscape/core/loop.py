@@ -23,7 +23,14 @@ stopping rule); every name is importable from here too.
 
 Per iterate the loop does the least it can (issue 14 item 6): one clock reading (shared by the
 history and the criteria), a snapshot of the three counts, one ``IterationInfo``, the criterion
-and one tuple appended to the history; the columns become arrays once, at the end.
+and one tuple appended to the history; the columns become arrays once, at the end.  Without a
+callback or debug logging, an iterate where the rule certainly does not fire
+(``stopping.quiet_test``: absolute gradient tolerance, iteration, time, step and cost-change
+limits) skips the ``IterationInfo`` and the check.  Validation stays at the boundary (``x0``
+in ``start_point``, user calls of the ``Problem``); inside the run a solver evaluates the points
+it computes itself through ``EvaluationCounter.new_point_cost`` / ``gradients_at``: no cache
+look-up, and without a callback no copy of the point either (the cache keeps the solver's own
+array as key until the run ends, then a copy: ``EvaluationCounter.seal``, in a ``finally``).
 """
 
 from __future__ import annotations
@@ -59,6 +66,7 @@ from manifoldscape.core.stopping import (
     StoppingCriterion,
     _non_negative,
     _positive_count,
+    quiet_test,
     require_count,
     require_number,
 )
@@ -132,7 +140,7 @@ def gradient_scale(problem: Problem, x: Any) -> float:
     return GradientScale(problem).scale(x)
 
 
-def gradients(problem: Any, x: Any) -> tuple[Any, Any]:
+def gradients(problem: Any, x: Any, entry: dict[str, Any] | None = None) -> tuple[Any, Any]:
     """(∇f(x), grad f(x)) with one cached look-up, counted as one gradient evaluation.
 
     grad f(x) = P_x ∇f(x) is formed bit for bit as ``Problem.riemannian_gradient`` forms it
@@ -140,8 +148,11 @@ def gradients(problem: Any, x: Any) -> tuple[Any, Any]:
     the generic conversion elsewhere) from the Euclidean gradient the problem caches; asking
     the problem for both would look x up two or three times (on tiny problems each look-up
     costs as much as the arithmetic).  ``problem`` is a ``Problem`` or the loop's
-    ``EvaluationCounter``.
+    ``EvaluationCounter``.  ``entry``: x's cache entry from ``problem.new_point_cost(x)``, for
+    a point the solver computed and has not modified since (then no look-up at all).
     """
+    if entry is not None:
+        return problem.gradients_at(x, entry)
     egrad = problem.euclidean_gradient(x)
     return egrad, fast_riemannian_gradient(problem.manifold, x, egrad)
 
@@ -255,6 +266,7 @@ class _Recorder:
         self.rows: list[tuple[Any, Any, Any, float]] = []
         self.extra_rows: list[Mapping[str, Any]] = []
         self.extra_keys: Any = None
+        self.last_extra: Any = None  # the first row's dict: passed on unchanged, not compared
         self.iterates: list[Any] | None = [] if keep_iterates else None
 
     def add(self, state: SolverState, elapsed: float) -> None:
@@ -262,7 +274,8 @@ class _Recorder:
         extra = state.extra
         if self.extra_keys is None:
             self.extra_keys = extra.keys()
-        elif extra.keys() != self.extra_keys:
+            self.last_extra = extra
+        elif extra is not self.last_extra and extra.keys() != self.extra_keys:
             raise RuntimeError(
                 f"solver state columns changed during the run: {sorted(extra)} "
                 f"instead of {sorted(self.extra_keys)}"
@@ -354,7 +367,9 @@ class IterativeSolver(Solver):
         x = start_point(problem, x0, seed)
         criterion = self.stopping_criterion or self.default_stopping_criterion()
         check = criterion.check
-        counter = EvaluationCounter(problem)
+        # without a callback no user code sees an iterate before the run ends: the points the
+        # solver computes enter the cache without a copy, copied once at the end (seal)
+        counter = EvaluationCounter(problem, provisional_keys=callback is None)
         scale = GradientScale(counter)
         recorder = _Recorder(bool(keep_iterates))
         record = recorder.add
@@ -362,51 +377,59 @@ class IterativeSolver(Solver):
         debug = logger.isEnabledFor(logging.DEBUG)
 
         start = clock()
-        state = self.init_state(counter, x)
-        if not state.is_finite:
-            raise ValueError(
-                f"the cost or gradient at the start point is not finite (cost {state.cost}, "
-                f"gradient norm {state.gradient_norm})"
-            )
-        iteration, cost_change, isfinite = 0, math.inf, math.isfinite
-        now = clock() - start
-        record(state, now)
-        while True:
-            counts = (counter.n_cost, counter.n_gradient, counter.n_hessian)
-            info = IterationInfo(iteration, state, now, counts, scale, cost_change)
-            if debug:
-                logger.debug(
-                    "%s k=%d f=%.12g |grad|=%.3e step=%.3e",
-                    self.name,
-                    iteration,
-                    state.cost,
-                    state.gradient_norm,
-                    state.step_size,
+        try:
+            state = self.init_state(counter, x)
+            if not state.is_finite:
+                raise ValueError(
+                    f"the cost or gradient at the start point is not finite (cost {state.cost}, "
+                    f"gradient norm {state.gradient_norm})"
                 )
-            wants_stop = bool(callback(iteration, info)) if callback is not None else False
-            decision = check(info)
-            if decision is None and wants_stop:
-                decision = Stop(
-                    StopReason.CALLBACK, f"the callback stopped the run at iteration {iteration}"
-                )
-            if decision is not None:
-                break
-            new_state = self.step(state)
-            new_cost = new_state.cost
-            if not (isfinite(new_cost) and isfinite(new_state.gradient_norm)):
-                what = "cost" if not np.isfinite(new_cost) else "gradient norm"
-                value = new_cost if what == "cost" else new_state.gradient_norm
-                decision = Stop(
-                    StopReason.NON_FINITE_COST,
-                    f"the {what} became {value} at iteration {iteration + 1}; returning "
-                    f"iterate {iteration}, the last with a finite cost",
-                )
-                break
-            cost_change = abs(new_cost - state.cost)
-            state = new_state
-            iteration += 1
+            # without a callback or debug log, an iterate where the rule certainly does not fire
+            # needs no IterationInfo and no check (stopping.quiet_test)
+            quiet = quiet_test(criterion) if callback is None and not debug else None
+            iteration, cost_change, isfinite = 0, math.inf, math.isfinite
             now = clock() - start
             record(state, now)
+            while True:
+                if quiet is None or not quiet(iteration, state, now, cost_change):
+                    counts = (counter.n_cost, counter.n_gradient, counter.n_hessian)
+                    info = IterationInfo(iteration, state, now, counts, scale, cost_change)
+                    if debug:
+                        logger.debug(
+                            "%s k=%d f=%.12g |grad|=%.3e step=%.3e",
+                            self.name,
+                            iteration,
+                            state.cost,
+                            state.gradient_norm,
+                            state.step_size,
+                        )
+                    wants_stop = bool(callback(iteration, info)) if callback is not None else False
+                    decision = check(info)
+                    if decision is None and wants_stop:
+                        decision = Stop(
+                            StopReason.CALLBACK,
+                            f"the callback stopped the run at iteration {iteration}",
+                        )
+                    if decision is not None:
+                        break
+                new_state = self.step(state)
+                new_cost = new_state.cost
+                if not (isfinite(new_cost) and isfinite(new_state.gradient_norm)):
+                    what = "cost" if not np.isfinite(new_cost) else "gradient norm"
+                    value = new_cost if what == "cost" else new_state.gradient_norm
+                    decision = Stop(
+                        StopReason.NON_FINITE_COST,
+                        f"the {what} became {value} at iteration {iteration + 1}; returning "
+                        f"iterate {iteration}, the last with a finite cost",
+                    )
+                    break
+                cost_change = abs(new_cost - state.cost)
+                state = new_state
+                iteration += 1
+                now = clock() - start
+                record(state, now)
+        finally:
+            counter.seal()
         elapsed = time.perf_counter() - start
         logger.debug(
             "%s on %s: %s (%s)", self.name, problem.name, decision.reason.value, decision.message

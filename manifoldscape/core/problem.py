@@ -24,6 +24,7 @@ import pymanopt
 from pymanopt.manifolds import ComplexEuclidean, Euclidean, Product, Sphere
 from pymanopt.manifolds.manifold import Manifold, RiemannianSubmanifold
 
+from manifoldscape.core.evaluation import EvaluationCounter, _PointCache
 from manifoldscape.core.objective import (
     AutogradObjective,
     Objective,
@@ -35,14 +36,12 @@ from manifoldscape.core.objective import (
     quiet_constant_derivatives,
     scalar_cost,
 )
-from manifoldscape.core.result import EvaluationCounts
 from manifoldscape.core.symmetry import SymmetryGroup, natural_symmetry
 from manifoldscape.core.tolerance import riemannian_norm, safe_norm
 from manifoldscape.geometry import (
     as_tangent,
     batch_item,
     check_point,
-    copy_point,
     corrects_hessian,
     embedding_stack,
     euclidean_to_riemannian_gradient,
@@ -51,10 +50,10 @@ from manifoldscape.geometry import (
     point_norm,
     pymanopt_compatible,
     require_second_order,
-    same_point,
     stack_batch,
     stacks_hessian,
 )
+from manifoldscape.geometry.fast import riemannian_gradient as fast_riemannian_gradient
 
 __all__ = [
     "AutogradObjective",
@@ -64,26 +63,6 @@ __all__ = [
     "quiet_constant_derivatives",
     "scalar_cost",
 ]
-
-
-class _PointCache:
-    """Remembers what was computed at the last few points (compared exactly, copied on entry)."""
-
-    def __init__(self, size: int = 2):
-        self._size = size
-        self._entries: list[tuple[Any, dict[str, Any]]] = []
-
-    def entry(self, x: Any) -> dict[str, Any]:
-        for key, value in self._entries:
-            if same_point(key, x):
-                return value
-        value: dict[str, Any] = {}
-        self._entries.insert(0, (copy_point(x), value))
-        del self._entries[self._size :]
-        return value
-
-    def clear(self) -> None:
-        self._entries.clear()
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,13 +190,39 @@ class Problem:
     def cost(self, x: Any) -> float:
         """f(x)."""
         entry = self._entry(x)
-        if "cost" not in entry:
-            entry["cost"] = scalar_cost(self.objective.cost(x, entry["data"]))
-        return entry["cost"]
+        cost = entry.get("cost")
+        if cost is None:
+            value = self.objective.cost(x, entry["data"])
+            cost = entry["cost"] = value if type(value) is float else scalar_cost(value)
+        return cost
+
+    def new_point_cost(self, x: Any) -> tuple[float, dict[str, Any]]:
+        """f(x) at a point the caller has just computed, and x's cache entry.
+
+        The solvers' fast path (issue 14 item 6): x is not looked up in the cache (a fresh
+        array; see ``_PointCache.insert``) and the entry returned lets the caller ask for
+        ∇f(x) at the same, unmodified x without a second look-up
+        (``euclidean_gradient_at``).  The values are those of ``cost`` bit for bit (as
+        everywhere, the objective's methods must not modify x).
+        """
+        entry = self._cache.insert(x)
+        data = entry["data"] = self.objective.prepare(x)
+        value = self.objective.cost(x, data)
+        cost = entry["cost"] = value if type(value) is float else scalar_cost(value)
+        return cost, entry
 
     def euclidean_gradient(self, x: Any) -> Any:
         """∇f(x) in the embedding space."""
         return self._euclidean_gradient(x, self._entry(x))
+
+    def euclidean_gradient_at(self, x: Any, entry: dict[str, Any]) -> Any:
+        """∇f(x) through the entry ``new_point_cost`` returned for this x (not modified since)."""
+        return self._euclidean_gradient(x, entry)
+
+    def gradients_at(self, x: Any, entry: dict[str, Any]) -> tuple[Any, Any]:
+        """(∇f(x), grad f(x)) through x's entry from ``new_point_cost`` (``loop.gradients``)."""
+        egrad = self._euclidean_gradient(x, entry)
+        return egrad, fast_riemannian_gradient(self.manifold, x, egrad)
 
     def _euclidean_gradient(self, x: Any, entry: dict[str, Any]) -> Any:
         """∇f(x) through x's cache entry, already looked up."""
@@ -491,50 +496,3 @@ class Problem:
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.parameters.items() if np.ndim(v) == 0)
         return f"Problem({self.name}({params}) on {self.manifold}, symmetry {self.symmetry})"
-
-
-class EvaluationCounter:
-    """Counts the cost, gradient and Hessian-vector calls a solver makes on a problem."""
-
-    def __init__(self, problem: Problem):
-        self.problem = problem
-        self.manifold = problem.manifold
-        self.n_cost = self.n_gradient = self.n_hessian = 0
-
-    def cost(self, x: Any) -> float:
-        """f(x), counted."""
-        self.n_cost += 1
-        return self.problem.cost(x)
-
-    def euclidean_gradient(self, x: Any) -> Any:
-        """∇f(x), counted as a gradient evaluation."""
-        self.n_gradient += 1
-        return self.problem.euclidean_gradient(x)
-
-    def riemannian_gradient(self, x: Any) -> Any:
-        """Grad f(x), counted as a gradient evaluation."""
-        self.n_gradient += 1
-        return self.problem.riemannian_gradient(x)
-
-    def euclidean_hessian(self, x: Any, direction: Any) -> Any:
-        """∇²f(x)[direction], counted."""
-        self.n_hessian += 1
-        return self.problem.euclidean_hessian(x, direction)
-
-    def riemannian_hessian(self, x: Any, tangent_vector: Any) -> Any:
-        """Hess f(x)[u], counted."""
-        self.n_hessian += 1
-        return self.problem.riemannian_hessian(x, tangent_vector)
-
-    def offers_single_hessian(self, x: Any = None) -> bool:
-        """Whether the problem computes Hessian-vector products in single precision."""
-        return self.problem.offers_single_hessian(x)
-
-    def riemannian_hessian_single(self, x: Any, tangent_vector: Any) -> Any:
-        """Hess f(x)[u] in float32, counted as a Hessian evaluation."""
-        self.n_hessian += 1
-        return self.problem.riemannian_hessian_single(x, tangent_vector)
-
-    def counts(self) -> EvaluationCounts:
-        """The counts so far."""
-        return EvaluationCounts(self.n_cost, self.n_gradient, self.n_hessian)

@@ -37,7 +37,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
 
@@ -533,6 +533,47 @@ class AnyOf(StoppingCriterion):
             if decision is not None:
                 return decision
         return None
+
+
+def quiet_test(
+    criterion: StoppingCriterion,
+) -> Callable[[int, SolverState, float, float], bool] | None:
+    """A cheap test that ``criterion`` certainly does not fire, or None if it has no such test.
+
+    For the loop's common rule (issue 14 item 6): an ``AnyOf`` (or a single criterion) of
+    ``GradientNormBelow`` with an absolute tolerance, ``MaxIterations``, ``MaxTime``,
+    ``StepSizeBelow`` and ``CostChangeBelow`` (exact types: a subclass may check otherwise).
+    ``quiet(iteration, state, elapsed_s, cost_change)`` is True only when none of them fires at
+    that iterate, so the loop may skip building the ``IterationInfo`` and calling ``check``;
+    when it is False, ``check`` decides (and words the ``Stop``) as always.
+    """
+    members = criterion.criteria if type(criterion) is AnyOf else (criterion,)
+    gradient, iterations, seconds = -math.inf, math.inf, math.inf
+    step, change = -math.inf, -math.inf
+    for member in members:
+        kind = type(member)
+        if kind is GradientNormBelow and member.tolerance is not None:
+            gradient = max(gradient, member.tolerance)
+        elif kind is MaxIterations:
+            iterations = min(iterations, member.n)
+        elif kind is MaxTime:
+            seconds = min(seconds, member.seconds)
+        elif kind is StepSizeBelow:
+            step = max(step, member.tolerance)
+        elif kind is CostChangeBelow:
+            change = max(change, member.tolerance)
+        else:
+            return None
+
+    def quiet(iteration: int, state: SolverState, elapsed_s: float, cost_change: float) -> bool:
+        return (
+            state.gradient_norm > gradient
+            and iteration < iterations
+            and elapsed_s < seconds
+            and (iteration == 0 or (state.step_size >= step and cost_change >= change))
+        )
+
+    return quiet
 
 
 @dataclass(frozen=True)

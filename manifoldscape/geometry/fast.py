@@ -30,7 +30,16 @@ from pymanopt.manifolds.manifold import Manifold
 from manifoldscape.geometry.generic import euclidean_to_riemannian_gradient
 from manifoldscape.geometry.layout import as_tangent
 
-__all__ = ["frobenius_norm", "norm_function", "retraction_function", "riemannian_gradient"]
+__all__ = [
+    "determinant",
+    "frobenius_norm",
+    "norm_function",
+    "retraction_function",
+    "riemannian_gradient",
+    "thin_svd",
+]
+
+_FLOAT64 = np.dtype(np.float64)
 
 
 def frobenius_norm(value: np.ndarray) -> float:
@@ -38,18 +47,24 @@ def frobenius_norm(value: np.ndarray) -> float:
 
     Complex and non-float64 arrays go to ``numpy.linalg.norm`` itself.
     """
-    if type(value) is np.ndarray and value.dtype == np.float64:
+    if type(value) is np.ndarray and (value.dtype is _FLOAT64 or value.dtype == np.float64):
         flat = value.ravel(order="K")
         return math.sqrt(flat.dot(flat))
     return float(np.linalg.norm(value))
 
 
 def _frobenius_norm(point: Any, tangent_vector: Any) -> float:
+    if type(tangent_vector) is np.ndarray and tangent_vector.dtype is _FLOAT64:
+        flat = tangent_vector.ravel(order="K")  # frobenius_norm, inlined: it runs every iterate
+        return math.sqrt(flat.dot(flat))
     return frobenius_norm(tangent_vector)
 
 
 def _sphere_retraction(point: Any, tangent_vector: Any) -> Any:
     moved = point + tangent_vector
+    if type(moved) is np.ndarray and moved.dtype is _FLOAT64:
+        flat = moved.ravel(order="K")  # frobenius_norm, inlined: it runs every iterate
+        return moved / math.sqrt(flat.dot(flat))
     return moved / frobenius_norm(moved)
 
 
@@ -76,6 +91,15 @@ def retraction_function(manifold: Manifold) -> Callable[[Any, Any], Any]:
 
 
 def _sphere_gradient(point: np.ndarray, egrad: np.ndarray) -> np.ndarray:
+    if (
+        point.dtype is _FLOAT64
+        and egrad.dtype is _FLOAT64
+        and point.flags.c_contiguous
+        and egrad.flags.c_contiguous
+    ):
+        # numpy computes the (1×N)(N×1) product below as the dot product of the two contiguous
+        # rows (BLAS ddot), which this asks for directly, without the reshapes
+        return egrad - point.ravel().dot(egrad.ravel()) * point
     inner = np.dot(point.reshape(1, -1), egrad.reshape(-1, 1)).reshape(())
     return egrad - inner * point
 
@@ -86,7 +110,10 @@ def _stiefel_gradient(point: np.ndarray, egrad: np.ndarray) -> np.ndarray:
 
 
 def _special_orthogonal_gradient(point: np.ndarray, egrad: np.ndarray) -> np.ndarray:
-    inner = np.conjugate(point.T) @ egrad
+    # Xᴴ of a real X is Xᵀ: conjugate would copy it into an array of the same (Fortran) layout,
+    # so the transposed view gives the product the same operands, without the copy
+    xh = point.T if point.dtype is _FLOAT64 else np.conjugate(point.T)
+    inner = xh @ egrad
     return 0.5 * (inner - inner.T)
 
 
@@ -116,3 +143,59 @@ def riemannian_gradient(manifold: Manifold, point: Any, euclidean_gradient: Any)
     return as_tangent(
         manifold, euclidean_to_riemannian_gradient(manifold, point, euclidean_gradient)
     )
+
+
+try:  # numpy's own LAPACK gufuncs and error-state context, behind numpy.linalg.svd and det
+    from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj
+    from numpy.linalg import _linalg, _umath_linalg
+
+    _SVD_THIN = _umath_linalg.svd_s
+    _DET = _umath_linalg.det
+    # the error state numpy.linalg.svd enters: LinAlgError when LAPACK does not converge
+    _SVD_ERRORS = _make_extobj(
+        call=_linalg._raise_linalgerror_svd_nonconvergence,
+        invalid="call",
+        over="ignore",
+        divide="ignore",
+        under="ignore",
+    )
+except (ImportError, AttributeError, TypeError):  # pragma: no cover - another numpy layout
+    _SVD_THIN = _DET = _SVD_ERRORS = None
+
+
+def _plain_matrix(a: Any) -> bool:
+    return type(a) is np.ndarray and a.dtype is _FLOAT64 and a.ndim == 2 and a.size > 0
+
+
+def thin_svd(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(U, s, Vᵀ) of ``numpy.linalg.svd(z, full_matrices=False)``, to the last bit.
+
+    For a real float64 matrix: numpy's own gufunc (LAPACK ``gesdd``) under the error state
+    numpy enters for it (``LinAlgError`` when it does not converge), without numpy's per-call
+    dispatch, checks and conversions, which on the small matrices of the ``msp`` solver cost a
+    tenth of the decomposition; any other input, or another numpy, goes to numpy itself.
+    """
+    if _SVD_THIN is None or not _plain_matrix(z):
+        return tuple(np.linalg.svd(z, full_matrices=False))  # type: ignore[return-value]
+    token = _extobj_contextvar.set(_SVD_ERRORS)
+    try:
+        u, s, vt = _SVD_THIN(z, signature="d->ddd")
+    except TypeError:  # pragma: no cover - a numpy whose gufunc takes other arguments
+        return tuple(np.linalg.svd(z, full_matrices=False))  # type: ignore[return-value]
+    finally:
+        _extobj_contextvar.reset(token)
+    return u, s, vt
+
+
+def determinant(a: np.ndarray) -> Any:
+    """``numpy.linalg.det(a)``, to the last bit: numpy's own gufunc for a real float64 matrix.
+
+    numpy calls it in the ambient error state, as here; only its dispatch and checks are
+    skipped.  Any other input, or another numpy, goes to numpy itself.
+    """
+    if _DET is None or not _plain_matrix(a) or a.shape[0] != a.shape[1]:
+        return np.linalg.det(a)
+    try:
+        return _DET(a, signature="d->d")
+    except TypeError:  # pragma: no cover - a numpy whose gufunc takes other arguments
+        return np.linalg.det(a)
