@@ -31,6 +31,16 @@ __all__ = ["BATCH_LOSSES", "PhaseRetrievalBatch"]
 
 BATCH_LOSSES = ("intensity", "amplitude", "smoothed_amplitude")
 
+if hasattr(np, "vecdot"):  # numpy ≥ 2.0: about half the call cost of einsum on small arrays
+
+    def _column_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.vecdot(a, b, axis=0)
+
+else:  # pragma: no cover - numpy < 2.0
+
+    def _column_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.einsum("ik,ik->k", a, b)
+
 
 def amplitude_terms(
     u: np.ndarray, s: np.ndarray, loss: str, alpha: float
@@ -88,13 +98,13 @@ class PhaseRetrievalBatch:
         """W = A Z (one product), U = W ∘ W and r'(U), r''(U) for every column of Z (n × K)."""
         a = self._batch_matrix()
         w = a @ z
-        u = w**2
-        y, s = self.y[:, None], self.s[:, None]
         if self.loss == "intensity":
-            e = u - y
+            e = w * w
+            e -= self.y[:, None]
             # ρ = ½ e², r' = e, r'' = 1 (as in ``prepare``)
-            return {"w": w, "total": 0.5 * np.einsum("ik,ik->k", e, e), "r1": e}
-        rho, r1, r2 = amplitude_terms(u, s, self.loss, self.alpha)
+            return {"w": w, "total": 0.5 * _column_dots(e, e), "r1": e}
+        u = w**2
+        rho, r1, r2 = amplitude_terms(u, self.s[:, None], self.loss, self.alpha)
         return {"w": w, "total": np.sum(rho, axis=0), "r1": r1, "r2": r2}
 
     def cost_batch(self, z: np.ndarray, data: dict[str, Any]) -> np.ndarray:
@@ -104,7 +114,10 @@ class PhaseRetrievalBatch:
     def gradient_batch(self, z: np.ndarray, data: dict[str, Any]) -> np.ndarray:
         """∇f(z_k) = (1/m) Aᵀ(2 r' ∘ w_k), column by column (n × K): one product Aᵀ."""
         a = self._batch_matrix()
-        return self.scale * (a.T @ (2.0 * data["r1"] * data["w"]))
+        inner = data["r1"] * data["w"]
+        out = a.T @ inner
+        out *= 2.0 * self.scale  # = scale · Aᵀ(2 r' ∘ w) exactly (a factor 2 is exact)
+        return out
 
     def hessian_data_batch(self, z: np.ndarray, data: dict[str, Any]) -> dict[str, Any]:
         """The part of ``data`` that ``hessian_batch`` reads: the factor 2 r' + 4 r'' w² (m × K).
