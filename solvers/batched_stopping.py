@@ -128,7 +128,13 @@ class DeferredGradientTest:
         )
 
     def _predicted(self, records: list[_Record], window: tuple) -> list[np.ndarray]:
-        """Estimates at the iterates the replay will probably ask for (NaN elsewhere)."""
+        """Estimates at the iterates the replay will probably ask for (NaN elsewhere).
+
+        The chosen columns of all records go to one batched Lanczos call.  Compound batch data
+        (a dict or tuple of arrays) is evaluated afresh at the chosen points, one
+        ``prepare_batch`` for all of them (cheaper than taking every record's arrays apart);
+        a single array is taken column-wise.
+        """
         active, g, floor, length, offsets = window
         h = self.hessian_norm[active]
         with np.errstate(invalid="ignore"):
@@ -141,26 +147,32 @@ class DeferredGradientTest:
             return out
         objective = self.problem.objective
         reduce = hasattr(objective, "hessian_data_batch")
+        sphere = self.geometry.sphere
+        fresh = not isinstance(records[0].data, np.ndarray) and records[0].data is not None
         picked, xs, egrads, parts = [], [], [], []
-        for t in np.flatnonzero(np.add.reduceat(chosen_all, offsets[:-1]) > 0):
+        for t in np.flatnonzero(np.add.reduceat(chosen_all, offsets[:-1]) > 0).tolist():
             record, columns = records[t], chosen_all[offsets[t] : offsets[t + 1]]
             picked.append((t, columns))
             xs.append(record.x[:, columns])
-            egrads.append(record.egrad[:, columns])
-            part = None if record.data is None else take(record.data, columns)
-            if part is not None and reduce:  # only what the Hessian reads
-                part = objective.hessian_data_batch(xs[-1], part)
-            parts.append(part)
-        values = lanczos_estimates(
-            self.problem,
-            self.geometry,
-            np.concatenate(xs, axis=1),
-            np.concatenate(egrads, axis=1),
-            _concat(parts),
-        )
+            if sphere:  # ∇f enters the Weingarten term (on ℝⁿ it is not read)
+                egrads.append(record.egrad[:, columns])
+            if not fresh:
+                part = None if record.data is None else take(record.data, columns)
+                if part is not None and reduce:  # only what the Hessian reads
+                    part = objective.hessian_data_batch(xs[-1], part)
+                parts.append(part)
+        x = np.concatenate(xs, axis=1)
+        egrad = np.concatenate(egrads, axis=1) if sphere else x  # x: a placeholder, unread
+        if fresh:
+            data = objective.prepare_batch(x)
+            if reduce:
+                data = objective.hessian_data_batch(x, data)
+        else:
+            data = _concat(parts)
+        values = lanczos_estimates(self.problem, self.geometry, x, egrad, data)
         start = 0
         for t, columns in picked:
-            count = int(np.count_nonzero(columns))
+            count = len(out[t]) if columns.all() else int(np.count_nonzero(columns))
             out[t][columns] = values[start : start + count]
             start += count
         return out
@@ -184,19 +196,113 @@ class DeferredGradientTest:
         events = (np.add.reduceat(event, offsets[:-1]) > 0) | (iterations >= self.max_iterations)
         if not events.any():
             return []
-        first_event = int(np.argmax(events))
-        estimates = self._predicted(records, window) if self.tolerance is None else None
+        records = records[int(np.argmax(events)) :]
+        estimates = None
+        if self.tolerance is None:
+            estimates = self._predicted(records, self._window(records))
+        if all(r.active is records[0].active for r in records):
+            return self._replay_table(records, estimates)
+        return self._replay_rows(records, estimates)
+
+    def _decision(self, record: _Record, i: int, converged: bool, threshold: float) -> Decision:
+        g = record.gnorm[i]
+        if converged:
+            reason = StopReason.GRADIENT_TOLERANCE
+            message = f"gradient norm {g:.3e} ≤ {threshold:.3e} after {record.iteration} iterations"
+        else:
+            reason = StopReason.MAX_ITERATIONS
+            message = f"reached {self.max_iterations} iterations (gradient norm {g:.3e})"
+        return Decision(
+            int(record.active[i]),
+            record.iteration,
+            record.x[:, i].copy(),
+            record.grad[:, i].copy(),
+            reason,
+            message,
+        )
+
+    def _replay_table(
+        self, records: list[_Record], estimates: list[np.ndarray] | None
+    ) -> list[Decision]:
+        """The replay when every record holds the same runs: the iterates as a table.
+
+        Rows are iterates, columns runs.  The estimate in force at row t is the one of the
+        last row before t that asked for one (or the run's estimate before the window), and a
+        row asks for one when its gradient norm is within 8× of the threshold of the estimate
+        in force: a causal recurrence, solved by fixed-point iteration on the table (after
+        round k the first k rows are exact, so it ends; in practice after two or three
+        rounds).  An estimate a row asks for that was not predicted is computed, and the
+        rounds repeat from there.
+        """
+        active = records[0].active
+        t_count, k = len(records), active.size
+        g = np.stack([r.gnorm for r in records])
+        maxed_rows = np.array([r.iteration >= self.max_iterations for r in records])
+        rows = np.arange(t_count)[:, None]
+        if self.tolerance is not None:
+            threshold = np.full(g.shape, float(self.tolerance))
+        else:
+            floor = np.stack([r.floor for r in records])
+            length = np.stack([r.length for r in records])
+            assert estimates is not None
+            est = np.stack(estimates)
+            h0 = self.hessian_norm[active]
+            below = g <= floor
+            limit = 8.0 * self.rtol * length
+            scaled = self.rtol * length
+            columns = np.arange(k)
+            need = ~below & ~(g > limit * h0)  # a first guess: h0 in force everywhere
+            while True:
+                for _ in range(t_count + 1):
+                    # the last row ≤ t that asked, then shifted: the estimate in force at t
+                    last = np.maximum.accumulate(np.where(need, rows, -1), axis=0)
+                    before = np.vstack([np.full((1, k), -1), last[:-1]])
+                    held = np.where(before >= 0, est[np.maximum(before, 0), columns], h0)
+                    with np.errstate(invalid="ignore"):
+                        renewed = ~below & ~(g > limit * held)
+                    if np.array_equal(renewed, need):
+                        break
+                    need = renewed
+                h = np.where(need, est, held)
+                relative = scaled * np.where(np.isnan(h), 0.0, h)
+                threshold = np.where(below, floor, np.maximum(relative, floor))
+                stop = (g <= threshold) | maxed_rows[:, None]
+                first_stop = np.where(stop.any(axis=0), np.argmax(stop, axis=0), t_count)
+                missing = need & np.isnan(est) & (rows <= first_stop)
+                if not missing.any():
+                    break
+                t = int(np.argmax(missing.any(axis=1)))
+                est[t, missing[t]] = self._estimate(records[t], missing[t])
+            # the estimate in force after the window (runs that stopped: never read again)
+            last_row = last[-1]
+            self.hessian_norm[active] = np.where(
+                last_row >= 0, est[np.maximum(last_row, 0), columns], h0
+            )
+        converged = g <= threshold
+        stop = converged | maxed_rows[:, None]
+        decisions = []
+        for i in np.flatnonzero(stop.any(axis=0)).tolist():
+            t = int(np.argmax(stop[:, i]))
+            decisions.append(
+                self._decision(records[t], i, bool(converged[t, i]), float(threshold[t, i]))
+            )
+        decisions.sort(key=lambda d: d.iteration)
+        return decisions
+
+    def _replay_rows(
+        self, records: list[_Record], estimates: list[np.ndarray] | None
+    ) -> list[Decision]:
+        """The replay record by record (the runs may differ between records)."""
         stopped = np.zeros(self.hessian_norm.shape, dtype=bool)
         decisions: list[Decision] = []
         rtol = self.rtol
         for t, record in enumerate(records):
-            if t < first_event:
-                continue
             active, g = record.active, record.gnorm
             live = ~stopped[active]
             if self.tolerance is not None:
                 threshold = np.full(g.shape, float(self.tolerance))
             else:
+                assert estimates is not None
                 h = self.hessian_norm[active]
                 below = g <= record.floor
                 with np.errstate(invalid="ignore"):
@@ -213,25 +319,7 @@ class DeferredGradientTest:
                 threshold = np.where(below, record.floor, np.maximum(relative, record.floor))
             converged = live & (g <= threshold)
             maxed = live & ~converged & (record.iteration >= self.max_iterations)
-            for i in np.flatnonzero(converged | maxed):
-                if converged[i]:
-                    reason = StopReason.GRADIENT_TOLERANCE
-                    message = (
-                        f"gradient norm {g[i]:.3e} ≤ {threshold[i]:.3e} after "
-                        f"{record.iteration} iterations"
-                    )
-                else:
-                    reason = StopReason.MAX_ITERATIONS
-                    message = f"reached {self.max_iterations} iterations (gradient norm {g[i]:.3e})"
-                decisions.append(
-                    Decision(
-                        int(active[i]),
-                        record.iteration,
-                        record.x[:, i].copy(),
-                        record.grad[:, i].copy(),
-                        reason,
-                        message,
-                    )
-                )
+            for i in np.flatnonzero(converged | maxed).tolist():
+                decisions.append(self._decision(record, i, bool(converged[i]), float(threshold[i])))
             stopped[active[converged | maxed]] = True
         return decisions

@@ -148,3 +148,80 @@ def test_unpredicted_estimates_are_computed_in_the_replay(monkeypatch):
     for a, b in zip(expected, replayed, strict=True):
         assert a.iterations == b.iterations and a.stop_reason is b.stop_reason
         assert np.max(np.abs(a.point - b.point)) < 1e-12 * max(1.0, np.linalg.norm(a.point))
+
+
+@pytest.mark.parametrize("options", [{}, {"gradient_tolerance": 1e-6}, {"max_iterations": 300}])
+def test_replay_as_a_table_equals_the_replay_record_by_record(monkeypatch, options):
+    # the table replay (fixed point over the window) decides as the record-by-record replay
+    from manifoldscape.solvers.batched_stopping import DeferredGradientTest
+
+    problem = phase_retrieval(n=10, m=60, seed=2)
+    x = _columns(10, 8, 5)
+    table = batched_gradient_descent(problem, x, **options)
+    calls = []
+
+    def rows(self, records, estimates):
+        calls.append(len(records))
+        return DeferredGradientTest._replay_rows(self, records, estimates)
+
+    monkeypatch.setattr(DeferredGradientTest, "_replay_table", rows)
+    by_rows = batched_gradient_descent(problem, x, **options)
+    assert calls
+    for a, b in zip(table, by_rows, strict=True):
+        assert a.iterations == b.iterations and a.stop_reason is b.stop_reason
+        assert a.stop_message == b.stop_message
+        np.testing.assert_array_equal(a.point, b.point)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_table_replay_on_random_windows_equals_the_record_replay(monkeypatch, seed):
+    # estimates that change wildly between iterates, so that every branch of the lazy rule
+    # (cached, re-estimated, unpredicted, below the floor, at the iteration cap) matters
+    from manifoldscape.solvers.batched_common import require_batchable
+    from manifoldscape.solvers.batched_stopping import DeferredGradientTest, _Record
+
+    rng = np.random.default_rng(seed)
+    problem = phase_retrieval(n=4, m=24, seed=0)
+    geometry = require_batchable(problem)[1]
+    k, t_count, rtol = 16, 24, 1e-2
+    truth = 10.0 ** rng.uniform(-1.0, 1.0, (t_count, k))  # Ĥ at iterate t of run j
+
+    def fake_estimate(self, record, columns):
+        return truth[record.iteration - 100, record.active[columns]]
+
+    monkeypatch.setattr(DeferredGradientTest, "_estimate", fake_estimate)
+    active = np.arange(k)
+    length = rng.uniform(1.0, 2.0, (t_count, k))
+    g = rtol * length * 10.0 ** rng.uniform(-0.5, 2.0, (t_count, k))
+    floor = np.where(rng.random((t_count, k)) < 0.05, 2 * g, 1e-12)
+    records = [
+        _Record(
+            100 + t,
+            active,
+            rng.standard_normal((4, k)),
+            None,
+            rng.standard_normal((4, k)),
+            g[t],
+            None,
+            floor[t],
+            length[t],
+        )
+        for t in range(t_count)
+    ]
+    predicted = np.where(rng.random((t_count, k)) < 0.6, truth, np.nan)
+    h0 = np.where(rng.random(k) < 0.3, np.nan, 10.0 ** rng.uniform(-1.0, 1.0, k))
+    outcomes = []
+    for replay in ("_replay_table", "_replay_rows"):
+        test = DeferredGradientTest(problem, geometry, k, rtol, None, 100 + t_count - 2)
+        test.hessian_norm[:] = h0
+        estimates = [row.copy() for row in predicted]
+        decisions = getattr(test, replay)(records, estimates)
+        outcomes.append((decisions, test.hessian_norm.copy()))
+    (table, h_table), (rows, h_rows) = outcomes
+    assert [(d.run, d.iteration, d.reason, d.message) for d in table] == [
+        (d.run, d.iteration, d.reason, d.message) for d in rows
+    ]
+    stopped = {d.run for d in rows}
+    live = [j for j in range(k) if j not in stopped]
+    np.testing.assert_array_equal(h_table[live], h_rows[live])
+    assert len(rows) > 0
