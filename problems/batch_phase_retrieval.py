@@ -79,8 +79,13 @@ class PhaseRetrievalBatch:
     real: bool
     scale: float
     alpha: float
+    # caches, set on first use
+    _batch_a: np.ndarray | None = None
+    _y_tiled: np.ndarray | None = None
 
     def _batch_matrix(self) -> np.ndarray:
+        if self._batch_a is not None:  # checked before
+            return self._batch_a
         op = self.operator
         if not (self.real and isinstance(op, GaussianMeasurements) and not op.is_complex):
             raise NotImplementedError(
@@ -92,7 +97,18 @@ class PhaseRetrievalBatch:
                 f"batch methods of phase retrieval cover the losses {', '.join(BATCH_LOSSES)}, "
                 f"got {self.loss!r}"
             )
+        self._batch_a = op.a
         return op.a
+
+    def _tiled_y(self, k: int) -> np.ndarray:
+        """The intensities y repeated in k columns (m × k), kept for the last k.
+
+        A broadcast subtraction costs several times a contiguous one on a batch's small blocks.
+        """
+        tiled = self._y_tiled
+        if tiled is None or tiled.shape[1] != k:
+            tiled = self._y_tiled = np.repeat(self.y[:, None], k, axis=1)
+        return tiled
 
     def prepare_batch(self, z: np.ndarray) -> dict[str, Any]:
         """W = A Z (one product), U = W ∘ W and r'(U), r''(U) for every column of Z (n × K)."""
@@ -100,7 +116,7 @@ class PhaseRetrievalBatch:
         w = a @ z
         if self.loss == "intensity":
             e = w * w
-            e -= self.y[:, None]
+            e -= self._tiled_y(w.shape[1])
             # ρ = ½ e², r' = e, r'' = 1 (as in ``prepare``)
             return {"w": w, "total": 0.5 * _column_dots(e, e), "r1": e}
         u = w**2

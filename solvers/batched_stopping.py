@@ -27,7 +27,13 @@ import numpy as np
 from manifoldscape.core.problem import Problem
 from manifoldscape.core.result import StopReason
 from manifoldscape.core.tolerance import EPSILON, SAFETY, SUBNORMAL
-from manifoldscape.solvers.batched_common import ColumnGeometry, lanczos_estimates, norms, take
+from manifoldscape.solvers.batched_common import (
+    ColumnGeometry,
+    dots,
+    lanczos_estimates,
+    norms,
+    take,
+)
 
 __all__ = ["Decision", "DeferredGradientTest"]
 
@@ -51,8 +57,6 @@ class _Record(NamedTuple):
     grad: np.ndarray
     gnorm: np.ndarray
     data: Any
-    floor: np.ndarray
-    length: np.ndarray
 
 
 def _concat(parts: list[Any]) -> Any:
@@ -98,10 +102,7 @@ class DeferredGradientTest:
         data: Any,
     ) -> None:
         """The iterates ``iteration`` of the runs ``active`` (columns of x)."""
-        egrad_norm = norms(egrad) if self.geometry.sphere else gnorm  # ∇f = grad f on ℝⁿ
-        floor = SAFETY * (EPSILON * (egrad_norm + gnorm) + self.geometry.n * SUBNORMAL)
-        length = self.geometry.length(x)
-        self.records.append(_Record(iteration, active, x, egrad, grad, gnorm, data, floor, length))
+        self.records.append(_Record(iteration, active, x, egrad, grad, gnorm, data))
 
     @property
     def due(self) -> bool:
@@ -117,15 +118,19 @@ class DeferredGradientTest:
         )
 
     def _window(self, records: list[_Record]) -> tuple[np.ndarray, ...]:
-        """The records' runs, gradient norms, floors and lengths side by side, and the offsets."""
+        """The records' runs, gradient norms, floors ρ_grad and lengths ℓ, and their offsets.
+
+        Side by side, record after record (floor and length as in ``GradientScale.threshold``).
+        """
         offsets = np.cumsum([0] + [r.active.size for r in records])
-        return (
-            np.concatenate([r.active for r in records]),
-            np.concatenate([r.gnorm for r in records]),
-            np.concatenate([r.floor for r in records]),
-            np.concatenate([r.length for r in records]),
-            offsets,
-        )
+        g = np.concatenate([r.gnorm for r in records])
+        if self.geometry.sphere:
+            egrad_norm = np.concatenate([norms(r.egrad) for r in records])
+        else:  # ∇f = grad f on ℝⁿ
+            egrad_norm = g
+        floor = SAFETY * (EPSILON * (egrad_norm + g) + self.geometry.n * SUBNORMAL)
+        length = np.maximum(np.sqrt(np.concatenate([dots(r.x, r.x) for r in records])), 1.0)
+        return np.concatenate([r.active for r in records]), g, floor, length, offsets
 
     def _predicted(self, records: list[_Record], window: tuple) -> list[np.ndarray]:
         """Estimates at the iterates the replay will probably ask for (NaN elsewhere).
@@ -196,13 +201,15 @@ class DeferredGradientTest:
         events = (np.add.reduceat(event, offsets[:-1]) > 0) | (iterations >= self.max_iterations)
         if not events.any():
             return []
-        records = records[int(np.argmax(events)) :]
+        first = int(np.argmax(events))
+        records, start = records[first:], offsets[first]
+        window = (active[start:], g[start:], floor[start:], length[start:], offsets[first:] - start)
         estimates = None
         if self.tolerance is None:
-            estimates = self._predicted(records, self._window(records))
+            estimates = self._predicted(records, window)
         if all(r.active is records[0].active for r in records):
-            return self._replay_table(records, estimates)
-        return self._replay_rows(records, estimates)
+            return self._replay_table(records, window, estimates)
+        return self._replay_rows(records, window, estimates)
 
     def _decision(self, record: _Record, i: int, converged: bool, threshold: float) -> Decision:
         g = record.gnorm[i]
@@ -222,7 +229,7 @@ class DeferredGradientTest:
         )
 
     def _replay_table(
-        self, records: list[_Record], estimates: list[np.ndarray] | None
+        self, records: list[_Record], window: tuple, estimates: list[np.ndarray] | None
     ) -> list[Decision]:
         """The replay when every record holds the same runs: the iterates as a table.
 
@@ -236,14 +243,14 @@ class DeferredGradientTest:
         """
         active = records[0].active
         t_count, k = len(records), active.size
-        g = np.stack([r.gnorm for r in records])
+        g = window[1].reshape(t_count, k)
         maxed_rows = np.array([r.iteration >= self.max_iterations for r in records])
         rows = np.arange(t_count)[:, None]
         if self.tolerance is not None:
             threshold = np.full(g.shape, float(self.tolerance))
         else:
-            floor = np.stack([r.floor for r in records])
-            length = np.stack([r.length for r in records])
+            floor = window[2].reshape(t_count, k)
+            length = window[3].reshape(t_count, k)
             assert estimates is not None
             est = np.stack(estimates)
             h0 = self.hessian_norm[active]
@@ -290,23 +297,25 @@ class DeferredGradientTest:
         return decisions
 
     def _replay_rows(
-        self, records: list[_Record], estimates: list[np.ndarray] | None
+        self, records: list[_Record], window: tuple, estimates: list[np.ndarray] | None
     ) -> list[Decision]:
         """The replay record by record (the runs may differ between records)."""
         stopped = np.zeros(self.hessian_norm.shape, dtype=bool)
         decisions: list[Decision] = []
         rtol = self.rtol
+        offsets = window[4]
         for t, record in enumerate(records):
             active, g = record.active, record.gnorm
+            floor, length = (window[i][offsets[t] : offsets[t + 1]] for i in (2, 3))
             live = ~stopped[active]
             if self.tolerance is not None:
                 threshold = np.full(g.shape, float(self.tolerance))
             else:
                 assert estimates is not None
                 h = self.hessian_norm[active]
-                below = g <= record.floor
+                below = g <= floor
                 with np.errstate(invalid="ignore"):
-                    cached = g > 8.0 * rtol * h * record.length  # False without an estimate
+                    cached = g > 8.0 * rtol * h * length  # False without an estimate
                 need = live & ~below & ~cached
                 if need.any():
                     fresh = estimates[t]
@@ -315,8 +324,8 @@ class DeferredGradientTest:
                         fresh[missing] = self._estimate(record, missing)
                     h = np.where(need, fresh, h)
                     self.hessian_norm[active[need]] = h[need]
-                relative = rtol * np.where(np.isnan(h), 0.0, h) * record.length
-                threshold = np.where(below, record.floor, np.maximum(relative, record.floor))
+                relative = rtol * np.where(np.isnan(h), 0.0, h) * length
+                threshold = np.where(below, floor, np.maximum(relative, floor))
             converged = live & (g <= threshold)
             maxed = live & ~converged & (record.iteration >= self.max_iterations)
             for i in np.flatnonzero(converged | maxed).tolist():

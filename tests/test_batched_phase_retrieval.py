@@ -160,9 +160,9 @@ def test_replay_as_a_table_equals_the_replay_record_by_record(monkeypatch, optio
     table = batched_gradient_descent(problem, x, **options)
     calls = []
 
-    def rows(self, records, estimates):
+    def rows(self, records, window, estimates):
         calls.append(len(records))
-        return DeferredGradientTest._replay_rows(self, records, estimates)
+        return DeferredGradientTest._replay_rows(self, records, window, estimates)
 
     monkeypatch.setattr(DeferredGradientTest, "_replay_table", rows)
     by_rows = batched_gradient_descent(problem, x, **options)
@@ -191,23 +191,11 @@ def test_table_replay_on_random_windows_equals_the_record_replay(monkeypatch, se
 
     monkeypatch.setattr(DeferredGradientTest, "_estimate", fake_estimate)
     active = np.arange(k)
-    length = rng.uniform(1.0, 2.0, (t_count, k))
+    x = rng.standard_normal((t_count, 4, k))
+    length = np.maximum(np.linalg.norm(x, axis=1), 1.0)
     g = rtol * length * 10.0 ** rng.uniform(-0.5, 2.0, (t_count, k))
-    floor = np.where(rng.random((t_count, k)) < 0.05, 2 * g, 1e-12)
-    records = [
-        _Record(
-            100 + t,
-            active,
-            rng.standard_normal((4, k)),
-            None,
-            rng.standard_normal((4, k)),
-            g[t],
-            None,
-            floor[t],
-            length[t],
-        )
-        for t in range(t_count)
-    ]
+    g[rng.random((t_count, k)) < 0.05] = 0.0  # below the floor
+    records = [_Record(100 + t, active, x[t], None, -x[t], g[t], None) for t in range(t_count)]
     predicted = np.where(rng.random((t_count, k)) < 0.6, truth, np.nan)
     h0 = np.where(rng.random(k) < 0.3, np.nan, 10.0 ** rng.uniform(-1.0, 1.0, k))
     outcomes = []
@@ -215,7 +203,7 @@ def test_table_replay_on_random_windows_equals_the_record_replay(monkeypatch, se
         test = DeferredGradientTest(problem, geometry, k, rtol, None, 100 + t_count - 2)
         test.hessian_norm[:] = h0
         estimates = [row.copy() for row in predicted]
-        decisions = getattr(test, replay)(records, estimates)
+        decisions = getattr(test, replay)(records, test._window(records), estimates)
         outcomes.append((decisions, test.hessian_norm.copy()))
     (table, h_table), (rows, h_rows) = outcomes
     assert [(d.run, d.iteration, d.reason, d.message) for d in table] == [
