@@ -213,3 +213,22 @@ def test_table_replay_on_random_windows_equals_the_record_replay(monkeypatch, se
     live = [j for j in range(k) if j not in stopped]
     np.testing.assert_array_equal(h_table[live], h_rows[live])
     assert len(rows) > 0
+
+
+def test_starts_checked_at_once_or_column_by_column():
+    # the quick check of all columns lets through only what check_point accepts unchanged
+    problem = phase_retrieval(n=6, m=36, seed=0)
+    x = _columns(6, 4, 1)
+    x[2, 3] = np.nan
+    with pytest.raises(ValueError, match=r"starts\[:, 3\]"):
+        batched_gradient_descent(problem, x)
+    from manifoldscape.problems import rayleigh
+
+    sphere = rayleigh(n=6, seed=0)
+    y = _columns(6, 3, 2)
+    y /= np.linalg.norm(y, axis=0)
+    y[:, 1] *= 1.0 + 1e-9  # off the sphere within check_point's tolerance: accepted
+    assert len(batched_gradient_descent(sphere, y, max_iterations=3)) == 3
+    y[:, 2] *= 1.0 + 1e-3
+    with pytest.raises(ValueError, match=r"starts\[:, 2\]"):
+        batched_gradient_descent(sphere, y)
