@@ -168,7 +168,9 @@ class DeferredGradientTest:
                 parts.append(part)
         x = np.concatenate(xs, axis=1)
         egrad = np.concatenate(egrads, axis=1) if sphere else x  # x: a placeholder, unread
-        if fresh:
+        if fresh and hasattr(objective, "prepare_hessian_batch"):
+            data = objective.prepare_hessian_batch(x)
+        elif fresh:
             data = objective.prepare_batch(x)
             if reduce:
                 data = objective.hessian_data_batch(x, data)

@@ -27,6 +27,10 @@ def test_batch_methods_equal_per_column_methods(n, m, k, loss):
     grads = objective.gradient_batch(z, data)
     hess = objective.hessian_batch(z, v, data)
     np.testing.assert_array_equal(hess, objective.hessian_batch(z, v))  # data computed inside
+    # the Hessian's data alone, with the same roundings
+    np.testing.assert_array_equal(
+        objective.prepare_hessian_batch(z)["hessian_factor"], data["hessian_factor"]
+    )
     assert costs.shape == (k,) and grads.shape == hess.shape == (n, k)
     for j in range(k):
         scale = max(abs(problem.cost(z[:, j])), 1.0)
