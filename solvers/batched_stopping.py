@@ -37,6 +37,8 @@ from manifoldscape.solvers.batched_common import (
 
 __all__ = ["Decision", "DeferredGradientTest"]
 
+_BLOCK = 64  # columns per batched Lanczos call of the prediction
+
 
 class Decision(NamedTuple):
     """Run ``run`` stops at ``iteration`` with ``point``, ``gradient``, ``reason``, ``message``."""
@@ -101,8 +103,14 @@ class DeferredGradientTest:
         gnorm: np.ndarray,
         data: Any,
     ) -> None:
-        """The iterates ``iteration`` of the runs ``active`` (columns of x)."""
-        self.records.append(_Record(iteration, active, x, egrad, grad, gnorm, data))
+        """The iterates ``iteration`` of the runs ``active`` (columns of x).
+
+        Batch data made of several arrays (phase retrieval's m × K arrays) is not kept: holding
+        a window of it costs fresh memory pages every window, and the few points that need it
+        are evaluated afresh (``_hessian_data``); a single array is kept.
+        """
+        kept = data if isinstance(data, np.ndarray) else None
+        self.records.append(_Record(iteration, active, x, egrad, grad, gnorm, kept))
 
     @property
     def due(self) -> bool:
@@ -111,11 +119,24 @@ class DeferredGradientTest:
             len(self.records) >= self.window or self.records[-1].iteration >= self.max_iterations
         )
 
+    def _hessian_data(self, x: np.ndarray, data: Any) -> Any:
+        """What ``hessian_batch`` reads at the points x.
+
+        Taken from ``data`` (their batch data), or evaluated afresh when ``data`` is None.
+        """
+        objective = self.problem.objective
+        if data is None:
+            if hasattr(objective, "prepare_hessian_batch"):
+                return objective.prepare_hessian_batch(x)
+            data = objective.prepare_batch(x)
+        if hasattr(objective, "hessian_data_batch"):
+            return objective.hessian_data_batch(x, data)
+        return data
+
     def _estimate(self, record: _Record, columns: np.ndarray) -> np.ndarray:
-        data = None if record.data is None else take(record.data, columns)
-        return lanczos_estimates(
-            self.problem, self.geometry, record.x[:, columns], record.egrad[:, columns], data
-        )
+        x = record.x[:, columns]
+        data = self._hessian_data(x, None if record.data is None else take(record.data, columns))
+        return lanczos_estimates(self.problem, self.geometry, x, record.egrad[:, columns], data)
 
     def _window(self, records: list[_Record]) -> tuple[np.ndarray, ...]:
         """The records' runs, gradient norms, floors ρ_grad and lengths ℓ, and their offsets.
@@ -135,10 +156,9 @@ class DeferredGradientTest:
     def _predicted(self, records: list[_Record], window: tuple) -> list[np.ndarray]:
         """Estimates at the iterates the replay will probably ask for (NaN elsewhere).
 
-        The chosen columns of all records go to one batched Lanczos call.  Compound batch data
-        (a dict or tuple of arrays) is evaluated afresh at the chosen points, one
-        ``prepare_batch`` for all of them (cheaper than taking every record's arrays apart);
-        a single array is taken column-wise.
+        The chosen columns of all records go to batched Lanczos calls of at most ``_BLOCK``
+        columns each; what the Hessian reads there is taken from the records' batch data, or
+        evaluated afresh where it was not kept (``record``).
         """
         active, g, floor, length, offsets = window
         h = self.hessian_norm[active]
@@ -150,10 +170,8 @@ class DeferredGradientTest:
         out = [np.full(r.active.shape, np.nan) for r in records]
         if not chosen_all.any():
             return out
-        objective = self.problem.objective
-        reduce = hasattr(objective, "hessian_data_batch")
         sphere = self.geometry.sphere
-        fresh = not isinstance(records[0].data, np.ndarray) and records[0].data is not None
+        kept = records[0].data is not None
         picked, xs, egrads, parts = [], [], [], []
         for t in np.flatnonzero(np.add.reduceat(chosen_all, offsets[:-1]) > 0).tolist():
             record, columns = records[t], chosen_all[offsets[t] : offsets[t + 1]]
@@ -161,22 +179,17 @@ class DeferredGradientTest:
             xs.append(record.x[:, columns])
             if sphere:  # ∇f enters the Weingarten term (on ℝⁿ it is not read)
                 egrads.append(record.egrad[:, columns])
-            if not fresh:
-                part = None if record.data is None else take(record.data, columns)
-                if part is not None and reduce:  # only what the Hessian reads
-                    part = objective.hessian_data_batch(xs[-1], part)
-                parts.append(part)
-        x = np.concatenate(xs, axis=1)
-        egrad = np.concatenate(egrads, axis=1) if sphere else x  # x: a placeholder, unread
-        if fresh and hasattr(objective, "prepare_hessian_batch"):
-            data = objective.prepare_hessian_batch(x)
-        elif fresh:
-            data = objective.prepare_batch(x)
-            if reduce:
-                data = objective.hessian_data_batch(x, data)
-        else:
-            data = _concat(parts)
-        values = lanczos_estimates(self.problem, self.geometry, x, egrad, data)
+            if kept:
+                parts.append(take(record.data, columns))
+        x_all = np.concatenate(xs, axis=1)
+        egrad_all = np.concatenate(egrads, axis=1) if sphere else x_all  # unread on ℝⁿ
+        data_all = _concat(parts) if kept else None
+        values = np.empty(x_all.shape[1])
+        for lo in range(0, x_all.shape[1], _BLOCK):
+            block = slice(lo, lo + _BLOCK)
+            x, egrad = x_all[:, block], egrad_all[:, block]
+            data = self._hessian_data(x, None if data_all is None else take(data_all, block))
+            values[block] = lanczos_estimates(self.problem, self.geometry, x, egrad, data)
         start = 0
         for t, columns in picked:
             count = len(out[t]) if columns.all() else int(np.count_nonzero(columns))
