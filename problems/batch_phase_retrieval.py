@@ -21,6 +21,7 @@ solver may keep a subset of columns by indexing every array's last axis.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,25 @@ from manifoldscape.problems.measurements import GaussianMeasurements
 __all__ = ["BATCH_LOSSES", "PhaseRetrievalBatch"]
 
 BATCH_LOSSES = ("intensity", "amplitude", "smoothed_amplitude")
+
+_WIDE = 48  # from this many columns on, a product is made in blocks of at most 32 columns
+
+
+def _product(a: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """A Z, in column blocks of at most 32 when Z has ``_WIDE`` columns or more.
+
+    With one thread, OpenBLAS multiplies a 384 × 64 matrix by 64 columns some 20% slower per
+    column than by 32 (measured here); column j of the product is A z_j either way.
+    """
+    k = z.shape[1]
+    if k < _WIDE:
+        return a @ z
+    out = np.empty((a.shape[0], k), dtype=np.result_type(a, z))
+    edges = np.linspace(0, k, -(-k // 32) + 1).astype(int).tolist()
+    for lo, hi in itertools.pairwise(edges):
+        np.matmul(a, z[:, lo:hi], out=out[:, lo:hi])
+    return out
+
 
 if hasattr(np, "vecdot"):  # numpy ≥ 2.0: about half the call cost of einsum on small arrays
 
@@ -113,7 +133,7 @@ class PhaseRetrievalBatch:
     def prepare_batch(self, z: np.ndarray) -> dict[str, Any]:
         """W = A Z (one product), U = W ∘ W and r'(U), r''(U) for every column of Z (n × K)."""
         a = self._batch_matrix()
-        w = a @ z
+        w = _product(a, z)
         if self.loss == "intensity":
             e = w * w
             e -= self._tiled_y(w.shape[1])
@@ -131,7 +151,7 @@ class PhaseRetrievalBatch:
         """∇f(z_k) = (1/m) Aᵀ(2 r' ∘ w_k), column by column (n × K): one product Aᵀ."""
         a = self._batch_matrix()
         inner = data["r1"] * data["w"]
-        out = a.T @ inner
+        out = _product(a.T, inner)
         out *= 2.0 * self.scale  # = scale · Aᵀ(2 r' ∘ w) exactly (a factor 2 is exact)
         return out
 
@@ -159,7 +179,7 @@ class PhaseRetrievalBatch:
         a = self._batch_matrix()
         if self.loss != "intensity":
             return self.hessian_data_batch(z, self.prepare_batch(z))
-        w = a @ z
+        w = _product(a, z)
         u = w * w
         factor = u - self.y[:, None]
         factor *= 2.0
@@ -181,9 +201,9 @@ class PhaseRetrievalBatch:
         if factor is None:
             factor = self.hessian_data_batch(z, data)["hessian_factor"]
         a = self.operator.a
-        av = a @ v
+        av = _product(a, v)
         av *= factor
-        out = a.T @ av
+        out = _product(a.T, av)
         out *= self.scale
         return out
 
