@@ -42,6 +42,28 @@ def test_batch_methods_equal_per_column_methods(n, m, k, loss):
 
 
 @pytest.mark.parametrize("loss", LOSSES)
+def test_wide_batches_multiply_in_blocks_as_narrow_ones(loss):
+    # from 48 columns on the products are made in column blocks: the same columns as alone
+    from manifoldscape.problems.batch_phase_retrieval import _WIDE
+
+    problem = phase_retrieval(n=8, m=48, loss=loss, seed=3)
+    objective = problem.objective
+    k = 70
+    assert k >= _WIDE
+    z, v = _columns(8, k, 1), _columns(8, k, 2)
+    data = objective.prepare_batch(z)
+    grads = objective.gradient_batch(z, data)
+    hess = objective.hessian_batch(z, v, data)
+    for j in (0, 31, 32, 69):
+        one = objective.prepare_batch(z[:, [j]])
+        np.testing.assert_allclose(data["w"][:, j], one["w"][:, 0], rtol=1e-14, atol=1e-14)
+        g = objective.gradient_batch(z[:, [j]], one)[:, 0]
+        np.testing.assert_allclose(grads[:, j], g, rtol=0, atol=1e-13 * np.linalg.norm(g))
+        h = objective.hessian_batch(z[:, [j]], v[:, [j]], one)[:, 0]
+        np.testing.assert_allclose(hess[:, j], h, rtol=0, atol=1e-13 * np.linalg.norm(h))
+
+
+@pytest.mark.parametrize("loss", LOSSES)
 def test_batch_derivatives_match_autograd(loss):
     problem = phase_retrieval(n=8, m=48, loss=loss, seed=3)
     objective = problem.objective
