@@ -45,8 +45,8 @@ def _product(a: np.ndarray, z: np.ndarray) -> np.ndarray:
     if k < _WIDE:
         return a @ z
     out = np.empty((a.shape[0], k), dtype=np.result_type(a, z))
-    edges = np.linspace(0, k, -(-k // 32) + 1).astype(int).tolist()
-    for lo, hi in itertools.pairwise(edges):
+    blocks = -(-k // 32)
+    for lo, hi in itertools.pairwise([k * i // blocks for i in range(blocks + 1)]):
         np.matmul(a, z[:, lo:hi], out=out[:, lo:hi])
     return out
 
