@@ -136,7 +136,10 @@ class PhaseRetrievalBatch:
         w = _product(a, z)
         if self.loss == "intensity":
             e = w * w
-            e -= self._tiled_y(w.shape[1])
+            tiled = self._y_tiled
+            e -= (
+                tiled if tiled is not None and tiled.shape == e.shape else self._tiled_y(e.shape[1])
+            )
             # ρ = ½ e², r' = e, r'' = 1 (as in ``prepare``)
             return {"w": w, "total": 0.5 * _column_dots(e, e), "r1": e}
         u = w**2

@@ -137,9 +137,11 @@ def batched_gradient_descent(
     results: list[Result | None] = [None] * k_all
     active = np.arange(k_all)
     iteration = 0
-    # history rows not yet written: (iteration, runs, cost, gradient norm, step, time), written
-    # into ``hist`` by ``flush`` a window at a time (one scatter per key, not one per iterate)
-    pending: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]] = []
+    # history rows not yet written: (iteration, runs, cost, gradient norm, η, previous gradient
+    # norm, time), written into ``hist`` by ``flush`` a window at a time (one scatter per key,
+    # not one per iterate; the step η ‖grad f‖ of the previous iterate formed there too)
+    pending: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]]
+    pending = []
 
     def flush() -> None:
         if not pending:
@@ -147,9 +149,11 @@ def batched_gradient_descent(
         sizes = [entry[1].size for entry in pending]
         rows = np.repeat([entry[0] for entry in pending], sizes)
         columns = np.concatenate([entry[1] for entry in pending])
-        for index, key in enumerate(("cost", "gnorm", "step"), start=2):
+        for index, key in ((2, "cost"), (3, "gnorm")):
             hist[key][rows, columns] = np.concatenate([entry[index] for entry in pending])
-        hist["time"][rows, columns] = np.repeat([entry[5] for entry in pending], sizes)
+        eta_part = np.concatenate([entry[4] for entry in pending])
+        hist["step"][rows, columns] = eta_part * np.concatenate([entry[5] for entry in pending])
+        hist["time"][rows, columns] = np.repeat([entry[6] for entry in pending], sizes)
         pending.clear()
 
     def finish(
@@ -185,6 +189,7 @@ def batched_gradient_descent(
             finish(d.run, d.iteration, d.point, d.gradient, d.reason, d.message)
         return np.array([results[j] is None for j in active], dtype=bool)
 
+    descent = -eta  # −η_k, per start
     while active.size:
         deferred.record(iteration, active, x, egrad, grad, gnorm, data)
         if deferred.due:
@@ -192,10 +197,11 @@ def batched_gradient_descent(
             if not keep.all():  # the stopped runs leave the batch
                 active, x, grad, egrad = active[keep], x[:, keep], grad[:, keep], egrad[:, keep]
                 gnorm, eta = gnorm[keep], eta[keep]
+                descent = -eta
                 data = take(data, keep)
         if not active.size:
             break
-        x_new = geometry.retract(x, -eta * grad)
+        x_new = geometry.retract(x, descent * grad)
         data = objective.prepare_batch(x_new)
         cost_new = np.asarray(objective.cost_batch(x_new, data), dtype=float)
         egrad_new = objective.gradient_batch(x_new, data)
@@ -231,7 +237,7 @@ def batched_gradient_descent(
                 hist[key] = np.vstack([buffer, np.full_like(buffer, np.nan)])
             rows *= 2
         pending.append(
-            (iteration, active, cost_new, gnorm_new, eta * gnorm, time.perf_counter() - start)
+            (iteration, active, cost_new, gnorm_new, eta, gnorm, time.perf_counter() - start)
         )
         if bad is not None and bad.any():
             flush()
@@ -243,6 +249,7 @@ def batched_gradient_descent(
                 egrad_new[:, good],
             )
             gnorm_new, eta = gnorm_new[good], eta[good]
+            descent = -eta
             data = take(data, good)
         x, grad, egrad, gnorm = x_new, grad_new, egrad_new, gnorm_new
     flush()

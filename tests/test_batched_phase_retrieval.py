@@ -136,6 +136,10 @@ def test_batched_gradient_descent_equals_sequential_on_phase_retrieval(options):
         np.testing.assert_allclose(result.gradient, single.gradient, atol=1e-10)
         scale = max(1.0, abs(single.history.cost[0]))
         np.testing.assert_allclose(result.history.cost, single.history.cost, atol=1e-12 * scale)
+        np.testing.assert_allclose(
+            result.history.step_size, single.history.step_size, rtol=1e-10, atol=1e-14
+        )
+        assert np.all(np.diff(result.history.time_s) >= 0)
 
 
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")  # the overflow is the point
