@@ -210,6 +210,37 @@ class PhaseRetrievalBatch:
         out *= self.scale
         return out
 
+    def _factor(self, z: np.ndarray, data: dict[str, Any]) -> np.ndarray:
+        factor = data.get("hessian_factor")
+        if factor is None:
+            factor = self.hessian_data_batch(z, data)["hessian_factor"]
+        return factor
+
+    def hessian_batch_common(
+        self, z: np.ndarray, u: np.ndarray, data: dict[str, Any]
+    ) -> np.ndarray:
+        """∇²f(z_k)[u] for one direction u (shape (n,)) at every column z_k: one product A u.
+
+        (1/m) Aᵀ((2 r' + 4 r'' w²) ∘ A u), the factor per column; ``data`` as for
+        ``hessian_batch`` (not None).
+        """
+        a = self._batch_matrix()
+        inner = self._factor(z, data) * (a @ u)[:, None]
+        out = _product(a.T, inner)
+        out *= self.scale
+        return out
+
+    def hessian_quadratic_batch(
+        self, z: np.ndarray, v: np.ndarray, data: dict[str, Any]
+    ) -> np.ndarray:
+        """⟨v_k, ∇²f(z_k)[v_k]⟩ = (1/m) Σ_i (2 r' + 4 r'' w²)_ik (A V)_ik² per column: one A V.
+
+        ``data`` as for ``hessian_batch`` (not None); shape (K,).
+        """
+        av = _product(self._batch_matrix(), v)
+        weighted = self._factor(z, data) * av
+        return self.scale * _column_dots(weighted, av)
+
     def euclidean_hessian_single(
         self, x: np.ndarray, data: dict[str, Any], direction: np.ndarray
     ) -> np.ndarray:

@@ -262,3 +262,34 @@ def test_starts_checked_at_once_or_column_by_column():
     y[:, 2] *= 1.0 + 1e-3
     with pytest.raises(ValueError, match=r"starts\[:, 2\]"):
         batched_gradient_descent(sphere, y)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_hessian_with_one_direction_and_quadratic_form_equal_hessian_batch(loss):
+    problem = phase_retrieval(n=9, m=54, loss=loss, seed=4)
+    objective = problem.objective
+    z, v = _columns(9, 6, 1), _columns(9, 6, 2)
+    data = objective.prepare_batch(z)
+    u = v[:, 0]
+    common = objective.hessian_batch_common(z, u, data)
+    full = objective.hessian_batch(z, np.repeat(u[:, None], 6, axis=1), data)
+    np.testing.assert_allclose(common, full, rtol=0, atol=1e-13 * np.max(np.abs(full)))
+    quadratic = objective.hessian_quadratic_batch(z, v, data)
+    expected = np.einsum("ik,ik->k", v, objective.hessian_batch(z, v, data))
+    np.testing.assert_allclose(quadratic, expected, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_lanczos_estimates_on_phase_retrieval_match_hessian_norm_estimate(loss):
+    # the batched estimate (one-direction first product, quadratic last step) and the
+    # per-point estimate of core.hessian
+    from manifoldscape.core.hessian import hessian_norm_estimate
+    from manifoldscape.solvers.batched_common import lanczos_estimates, require_batchable
+
+    problem = phase_retrieval(n=9, m=54, loss=loss, seed=4)
+    z = _columns(9, 7, 5)
+    data = problem.objective.prepare_batch(z)
+    egrad = problem.objective.gradient_batch(z, data)
+    batch = lanczos_estimates(problem, require_batchable(problem)[1], z, egrad, data)
+    single = [hessian_norm_estimate(problem, z[:, k]) for k in range(7)]
+    np.testing.assert_allclose(batch, single, rtol=1e-10)
