@@ -16,7 +16,11 @@ measured by a real dense matrix (``GaussianMeasurements``) with the intensity, a
 smoothed-amplitude losses; other configurations raise ``NotImplementedError``.
 
 ``data`` (from ``prepare_batch``) is a dict of arrays whose last axis indexes the columns, so a
-solver may keep a subset of columns by indexing every array's last axis.
+solver may keep a subset of columns by indexing every array's last axis.  For the Lanczos
+estimates of the batched stopping rule: ``prepare_hessian_batch`` (the Hessian's factor alone),
+``hessian_batch_common`` (one direction u at every point: one A u) and
+``hessian_quadratic_batch`` (⟨v_k, ∇²f(z_k)[v_k]⟩: one A V, no Aᵀ).  Products with 48 columns
+or more are made in column blocks of at most 32 (``_product``).
 """
 
 from __future__ import annotations

@@ -12,10 +12,13 @@ or when ‖grad f(x_i)‖ ≤ 8 · rtol · Ĥ_last · ℓ_i.  Near convergence t
 nearly every iterate; one batched Lanczos call per iterate, for the few runs left, costs more
 than the iteration itself.  Here the iterates of ``window`` iterations are recorded, the
 estimates that the rule will probably ask for (runs within 9× of the threshold of their last
-estimate, and the first iterate of a run without one) are computed in *one* batched Lanczos call,
-and the rule is then replayed iterate by iterate exactly as ``GradientScale`` applies it; an
-estimate the replay asks for that was not predicted is computed then.  A run that stopped at an
-earlier iterate of the window is returned at that iterate (its later iterates are discarded).
+estimate, and the first iterate of a run without one) are computed together (batched Lanczos
+calls of up to 64 columns), and the rule is then replayed exactly as ``GradientScale`` applies
+it: as a table of iterates × runs (``_replay_table``: the lazy re-estimation is a causal
+recurrence, solved by fixed-point iteration over the whole table), or record by record when the
+runs differ between records (``_replay_rows``); an estimate the replay asks for that was not
+predicted is computed then.  A run that stopped at an earlier iterate of the window is returned
+at that iterate (its later iterates are discarded).
 """
 
 from __future__ import annotations
