@@ -31,6 +31,7 @@ Objectives must expose ``prepare_batch``, ``cost_batch``, ``gradient_batch`` and
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -136,6 +137,24 @@ def batched_gradient_descent(
     results: list[Result | None] = [None] * k_all
     active = np.arange(k_all)
     iteration = 0
+    # history rows not yet written: (iteration, runs, cost, gradient norm, η, previous gradient
+    # norm, time), written into ``hist`` by ``flush`` a window at a time (one scatter per key,
+    # not one per iterate; the step η ‖grad f‖ of the previous iterate formed there too)
+    pending: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]]
+    pending = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        sizes = [entry[1].size for entry in pending]
+        rows = np.repeat([entry[0] for entry in pending], sizes)
+        columns = np.concatenate([entry[1] for entry in pending])
+        for index, key in ((2, "cost"), (3, "gnorm")):
+            hist[key][rows, columns] = np.concatenate([entry[index] for entry in pending])
+        eta_part = np.concatenate([entry[4] for entry in pending])
+        hist["step"][rows, columns] = eta_part * np.concatenate([entry[5] for entry in pending])
+        hist["time"][rows, columns] = np.repeat([entry[6] for entry in pending], sizes)
+        pending.clear()
 
     def finish(
         j: int, i: int, point: np.ndarray, gradient: np.ndarray, reason: StopReason, message: str
@@ -165,10 +184,12 @@ def batched_gradient_descent(
 
     def decide(decisions: list[Decision]) -> np.ndarray:
         """Finish the runs that stopped; the mask of ``active`` that runs on."""
+        flush()
         for d in decisions:
             finish(d.run, d.iteration, d.point, d.gradient, d.reason, d.message)
         return np.array([results[j] is None for j in active], dtype=bool)
 
+    descent = -eta  # −η_k, per start
     while active.size:
         deferred.record(iteration, active, x, egrad, grad, gnorm, data)
         if deferred.due:
@@ -176,17 +197,21 @@ def batched_gradient_descent(
             if not keep.all():  # the stopped runs leave the batch
                 active, x, grad, egrad = active[keep], x[:, keep], grad[:, keep], egrad[:, keep]
                 gnorm, eta = gnorm[keep], eta[keep]
+                descent = -eta
                 data = take(data, keep)
         if not active.size:
             break
-        x_new = geometry.retract(x, -eta * grad)
+        x_new = geometry.retract(x, descent * grad)
         data = objective.prepare_batch(x_new)
         cost_new = np.asarray(objective.cost_batch(x_new, data), dtype=float)
         egrad_new = objective.gradient_batch(x_new, data)
         grad_new = geometry.project(x_new, egrad_new)
         gnorm_new = norms(grad_new)
-        bad = ~(np.isfinite(cost_new) & np.isfinite(gnorm_new))
-        if bad.any():  # decide the recorded iterates first: a run may have stopped before
+        # Σ f_k ‖grad f_k‖ is finite when all are (else: overflow, or a non-finite entry)
+        finite = math.isfinite(float(np.dot(cost_new, gnorm_new)))
+        bad = None if finite else ~(np.isfinite(cost_new) & np.isfinite(gnorm_new))
+        if bad is not None and bad.any():  # decide the recorded iterates first (a run may have
+            # stopped before)
             decide(deferred.resolve())
             for i in np.flatnonzero(bad):  # the last finite iterate is returned
                 if results[active[i]] is None:
@@ -207,14 +232,15 @@ def batched_gradient_descent(
                     )
         iteration += 1
         if iteration >= rows:
+            flush()
             for key, buffer in hist.items():
                 hist[key] = np.vstack([buffer, np.full_like(buffer, np.nan)])
             rows *= 2
-        hist["cost"][iteration, active] = cost_new
-        hist["gnorm"][iteration, active] = gnorm_new
-        hist["step"][iteration, active] = eta * gnorm
-        hist["time"][iteration, active] = time.perf_counter() - start
-        if bad.any():
+        pending.append(
+            (iteration, active, cost_new, gnorm_new, eta, gnorm, time.perf_counter() - start)
+        )
+        if bad is not None and bad.any():
+            flush()
             good = np.array([results[j] is None for j in active], dtype=bool)
             active, x_new, grad_new, egrad_new = (
                 active[good],
@@ -223,6 +249,8 @@ def batched_gradient_descent(
                 egrad_new[:, good],
             )
             gnorm_new, eta = gnorm_new[good], eta[good]
+            descent = -eta
             data = take(data, good)
         x, grad, egrad, gnorm = x_new, grad_new, egrad_new, gnorm_new
+    flush()
     return [r for r in results if r is not None]

@@ -168,6 +168,12 @@ def check_starts(problem: Problem, geometry: ColumnGeometry, starts: Any) -> np.
     n = geometry.n
     if x.ndim != 2 or x.shape[0] != n or x.shape[1] == 0:
         raise ValueError(f"starts must be an array of shape ({n}, K) with K ≥ 1, got {x.shape}")
+    # every column finite and on the manifold by a wide margin (sphere: |‖x_k‖ − 1| ≤ 1e-10,
+    # against ``check_point``'s 1e-8 · max(1, √n)): what ``check_point`` would return, x itself
+    if np.isfinite(x).all() and (
+        not geometry.sphere or float(np.max(np.abs(norms(x) - 1.0))) <= 1e-10
+    ):
+        return x
     return np.column_stack(
         [problem.check_point(x[:, k], f"starts[:, {k}]") for k in range(x.shape[1])]
     )
@@ -205,17 +211,32 @@ def lanczos_estimates(
     The same start vector (``ColumnGeometry.tangent_start``) and the same ``steps`` Lanczos
     steps; a column whose recurrence breaks down early, or turns non-finite, is redone by
     ``hessian_norm_estimate`` itself.  ``data`` is ``prepare_batch(x)`` (or None).
+
+    On ℝⁿ, where the start vector u is the same at every point, an objective may offer
+    ``hessian_batch_common(X, u, data)`` (∇²f(x_k)[u] for one u: one product A u instead of
+    A U for phase retrieval) and ``hessian_quadratic_batch(X, V, data)`` (⟨v_k, ∇²f(x_k)[v_k]⟩,
+    all the last step needs); the recurrence is the same, up to round-off.
     """
     k = x.shape[1]
     objective = problem.objective
     v = geometry.tangent_start(x)
     weingarten = geometry.weingarten(x, egrad)
+    common = quadratic = None
+    if not geometry.sphere and data is not None:
+        common = getattr(objective, "hessian_batch_common", None)
+        quadratic = getattr(objective, "hessian_quadratic_batch", None)
     previous = None
     beta = None
     # rows 0..steps−1 of t: α_j; rows steps..2 steps−2: β_j (column per start)
     coefficients = np.empty((2 * steps - 1, k))
     for step in range(steps):
-        w = geometry.hessian(objective, x, weingarten, v, data)
+        if step == steps - 1 and quadratic is not None:
+            coefficients[step] = quadratic(x, v, data)
+            break
+        if step == 0 and common is not None:
+            w = common(x, v[:, 0], data)
+        else:
+            w = geometry.hessian(objective, x, weingarten, v, data)
         if geometry.sphere:
             w = geometry.project(x, w)
         a = np.einsum("ik,ik->k", w, v)
