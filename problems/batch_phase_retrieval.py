@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from manifoldscape.geometry.batched import column_dots
 from manifoldscape.problems.measurements import GaussianMeasurements
 
 __all__ = ["BATCH_LOSSES", "PhaseRetrievalBatch"]
@@ -53,17 +54,6 @@ def _product(a: np.ndarray, z: np.ndarray) -> np.ndarray:
     for lo, hi in itertools.pairwise([k * i // blocks for i in range(blocks + 1)]):
         np.matmul(a, z[:, lo:hi], out=out[:, lo:hi])
     return out
-
-
-if hasattr(np, "vecdot"):  # numpy ≥ 2.0: about half the call cost of einsum on small arrays
-
-    def _column_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.vecdot(a, b, axis=0)
-
-else:  # pragma: no cover - numpy < 2.0
-
-    def _column_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.einsum("ik,ik->k", a, b)
 
 
 def amplitude_terms(
@@ -145,7 +135,7 @@ class PhaseRetrievalBatch:
                 tiled if tiled is not None and tiled.shape == e.shape else self._tiled_y(e.shape[1])
             )
             # ρ = ½ e², r' = e, r'' = 1 (as in ``prepare``)
-            return {"w": w, "total": 0.5 * _column_dots(e, e), "r1": e}
+            return {"w": w, "total": 0.5 * column_dots(e, e), "r1": e}
         u = w**2
         rho, r1, r2 = amplitude_terms(u, self.s[:, None], self.loss, self.alpha)
         return {"w": w, "total": np.sum(rho, axis=0), "r1": r1, "r2": r2}
@@ -243,7 +233,7 @@ class PhaseRetrievalBatch:
         """
         av = _product(self._batch_matrix(), v)
         weighted = self._factor(z, data) * av
-        return self.scale * _column_dots(weighted, av)
+        return self.scale * column_dots(weighted, av)
 
     def euclidean_hessian_single(
         self, x: np.ndarray, data: dict[str, Any], direction: np.ndarray

@@ -222,10 +222,21 @@ class PhaseRetrievalObjective(PhaseRetrievalBatch, Objective):
                 r2 = 1.0 if data["r2"] is None else data["r2"]
                 data["hessian_factor"] = 2.0 * data["r1"] + 4.0 * r2 * w * w
             return data["hessian_factor"] * dw
-        if "hessian_factors" not in data:
+        return PhaseRetrievalObjective._complex_inner(data, dw, "hessian_factors", None)
+
+    @staticmethod
+    def _complex_inner(data: dict[str, Any], dw: np.ndarray, key: str, rounding: Any) -> np.ndarray:
+        """c₁ ∘ ẇ + (c₂ ∘ (Re w Re ẇ + Im w Im ẇ)) ∘ w with (c₁, c₂, Re w, Im w, w) cached.
+
+        ``rounding`` (a function, or None for double) is applied once to each factor as it is
+        cached under ``key``: single precision rounds them to float32/complex64.
+        """
+        if key not in data:
+            w = data["w"]
             c2 = 4.0 if data["r2"] is None else 4.0 * data["r2"]
-            data["hessian_factors"] = (2.0 * data["r1"], c2, np.real(w), np.imag(w))
-        c1, c2, w_re, w_im = data["hessian_factors"]
+            factors = (2.0 * data["r1"], c2, np.real(w), np.imag(w), w)
+            data[key] = factors if rounding is None else tuple(map(rounding, factors))
+        c1, c2, w_re, w_im, w = data[key]
         re = w_re * dw.real  # Re(w̄ ẇ) = Re w Re ẇ + Im w Im ẇ
         if np.iscomplexobj(w) and np.iscomplexobj(dw):
             re += w_im * dw.imag
@@ -256,24 +267,8 @@ class PhaseRetrievalObjective(PhaseRetrievalBatch, Objective):
             double = np.complex128 if single is np.complex64 else np.float64
             product = self.euclidean_hessian(x, data, direction.astype(double))
             return np.asarray(product).astype(single)
-        factors = data.get("hessian_factors_single")
-        if factors is None:
-            w = data["w"]
-            c2 = 4.0 if data["r2"] is None else 4.0 * data["r2"]
-            factors = data["hessian_factors_single"] = (
-                (2.0 * data["r1"]).astype(np.float32),
-                np.asarray(c2, dtype=np.float32),
-                w.astype(np.complex64),
-                np.real(w).astype(np.float32),
-                np.imag(w).astype(np.float32),
-            )
-        c1, c2, w32, w_re, w_im = factors
         dw = self.operator.apply_single(direction)
-        re = w_re * dw.real  # Re(w̄ ẇ) = Re w Re ẇ + Im w Im ẇ
-        re += w_im * dw.imag
-        re *= c2
-        inner = c1 * dw
-        inner += re * w32
+        inner = self._complex_inner(data, dw, "hessian_factors_single", _round_single)
         out = self._field(self.operator.adjoint_single(inner))
         out *= np.float32(self.scale)
         return out
@@ -304,6 +299,12 @@ class PhaseRetrievalObjective(PhaseRetrievalBatch, Objective):
 
 
 # --------------------------------------------------------------------------- validation
+def _round_single(value: Any) -> np.ndarray:
+    """A factor of the Hessian rounded to complex64 (complex) or float32 (real)."""
+    value = np.asarray(value)
+    return value.astype(np.complex64 if np.iscomplexobj(value) else np.float32)
+
+
 def _check_choice(value: Any, name: str, choices: Sequence[Any]) -> Any:
     if value not in choices:
         listing = ", ".join(repr(c) for c in choices)

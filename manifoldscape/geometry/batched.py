@@ -41,6 +41,7 @@ from pymanopt.manifolds.manifold import Manifold
 from manifoldscape.geometry.bases import batch_item, stack_batch
 
 __all__ = [
+    "column_dots",
     "embedding_stack",
     "euclidean_to_riemannian_hessian_stack",
     "projection_stack",
@@ -76,6 +77,19 @@ def projection_stack(manifold: Manifold, point: Any, vectors: Any, count: int) -
         z = np.ascontiguousarray(vectors[:count])
         return z - _expand(_inner_with(x, z), z.ndim) * x
     return stack_batch([manifold.projection(point, batch_item(vectors, k)) for k in range(count)])
+
+
+if hasattr(np, "vecdot"):  # numpy ≥ 2.0: about half the call cost of einsum on small arrays
+
+    def column_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """⟨a_k, b_k⟩ for every column k of two real n × K arrays (K points or directions)."""
+        return np.vecdot(a, b, axis=0)
+
+else:  # pragma: no cover - numpy < 2.0
+
+    def column_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """⟨a_k, b_k⟩ for every column k of two real n × K arrays (K points or directions)."""
+        return np.einsum("ik,ik->k", a, b)
 
 
 def row_norms(stack: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from manifoldscape.boundary.budgets import require_memory
-from manifoldscape.experiments.sweep.plan import TrialTask, trial_seeds
+from manifoldscape.experiments.sweep.plan import TrialTask
 from manifoldscape.experiments.sweep.trial import (
     base_record,
     build_instance,
@@ -38,6 +38,7 @@ from manifoldscape.experiments.sweep.trial import (
     one_line,
     result_fields,
     run_trial,
+    task_seeds,
     thread_limit,
 )
 
@@ -110,10 +111,7 @@ def died_records(task: Task, attempts: int, how: str) -> list[dict[str, Any]]:
     records = []
     for member in members:
         if member.trial in wanted:
-            problem_seed, solver_seed = trial_seeds(member.entropy)
-            if member.instance_entropy is not None:
-                problem_seed = trial_seeds(member.instance_entropy)[0]
-            record = base_record(member, problem_seed, solver_seed)
+            record = base_record(member, *task_seeds(member))
             del record["worker"]
             record["error"] = f"WorkerDied: {how} while running this trial ({attempts} attempts)"
             records.append(record)
@@ -133,8 +131,8 @@ def run_batch(task: BatchTask) -> list[dict[str, Any]]:
 
     first = task.members[0]
     assert first.instance_entropy is not None, "batches need per-point instances"
-    problem_seed = trial_seeds(first.instance_entropy)[0]
-    seeds = [trial_seeds(m.entropy)[1] for m in task.members]
+    problem_seed = task_seeds(first)[0]
+    seeds = [task_seeds(m)[1] for m in task.members]
     records = [base_record(m, problem_seed, s) for m, s in zip(task.members, seeds, strict=True)]
     started = time.perf_counter()
     try:

@@ -31,9 +31,7 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
     """
     from manifoldscape.core.workflows import make_solver
 
-    problem_seed, solver_seed = trial_seeds(task.entropy)
-    if task.instance_entropy is not None:
-        problem_seed = trial_seeds(task.instance_entropy)[0]
+    problem_seed, solver_seed = task_seeds(task)
     record = base_record(task, problem_seed, solver_seed)
     started = time.perf_counter()
     try:
@@ -59,6 +57,14 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
         record["traceback"] = traceback.format_exc()
     record["trial_time"] = time.perf_counter() - started
     return record
+
+
+def task_seeds(task: TrialTask) -> tuple[int, int]:
+    """(problem seed, solver seed) of a trial: a per-point instance's seed comes from its point."""
+    problem_seed, solver_seed = trial_seeds(task.entropy)
+    if task.instance_entropy is not None:
+        problem_seed = trial_seeds(task.instance_entropy)[0]
+    return problem_seed, solver_seed
 
 
 def build_instance(task: TrialTask, problem_seed: int) -> Any:
